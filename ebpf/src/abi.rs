@@ -1,0 +1,108 @@
+//! The Rust mirror of `ebpf/include/xptp_meta.h`: the metadata block the XDP program writes
+//! immediately before every frame it steers into an AF_XDP socket.
+//!
+//! The C header is the single source of truth; the const assertions below break the build when
+//! this mirror drifts from it. This module only describes bytes: it never touches a socket.
+
+/// `XPTP_META_MAGIC`: "XPTP".
+pub const META_MAGIC: u32 = 0x5850_5450;
+/// `XPTP_META_VERSION`.
+pub const META_VERSION: u16 = 1;
+
+/// `XPTP_META_F_TAI_VALID`: `xdp_tai_ns` holds CLOCK_TAI at XDP ingress.
+pub const META_F_TAI_VALID: u16 = 1 << 0;
+/// `XPTP_META_F_HW_VALID`: `hw_rx_ns` holds the NIC's RX timestamp.
+pub const META_F_HW_VALID: u16 = 1 << 1;
+/// `XPTP_META_F_VLAN`: the frame carries one VLAN tag.
+pub const META_F_VLAN: u16 = 1 << 2;
+/// `XPTP_META_F_L2`: PTP over Ethernet.
+pub const META_F_L2: u16 = 1 << 3;
+/// `XPTP_META_F_UDP4`: PTP over UDP/IPv4.
+pub const META_F_UDP4: u16 = 1 << 4;
+/// `XPTP_META_F_UDP6`: PTP over UDP/IPv6.
+pub const META_F_UDP6: u16 = 1 << 5;
+/// `XPTP_META_F_EVENT`: UDP destination port 319.
+pub const META_F_EVENT: u16 = 1 << 6;
+
+/// `struct xptp_meta`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XptpMeta {
+    pub magic: u32,
+    pub version: u16,
+    pub flags: u16,
+    pub xdp_tai_ns: u64,
+    pub hw_rx_ns: u64,
+}
+
+/// Size in bytes of the metadata block.
+pub const META_LEN: usize = core::mem::size_of::<XptpMeta>();
+
+const _: () = {
+    assert!(META_LEN == 24);
+    assert!(META_LEN.is_multiple_of(4));
+    assert!(core::mem::align_of::<XptpMeta>() == 8);
+    assert!(core::mem::offset_of!(XptpMeta, magic) == 0);
+    assert!(core::mem::offset_of!(XptpMeta, version) == 4);
+    assert!(core::mem::offset_of!(XptpMeta, flags) == 6);
+    assert!(core::mem::offset_of!(XptpMeta, xdp_tai_ns) == 8);
+    assert!(core::mem::offset_of!(XptpMeta, hw_rx_ns) == 16);
+};
+
+impl XptpMeta {
+    /// Reads the block from the `META_LEN` bytes that precede a frame (native byte order, as the
+    /// XDP program wrote them). `None` when the slice is short, the magic is wrong or the version
+    /// is not ours: the caller counts that as "no metadata".
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b: &[u8; META_LEN] = b.get(..META_LEN)?.try_into().ok()?;
+        let u32_at = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        let u16_at = |o: usize| u16::from_ne_bytes([b[o], b[o + 1]]);
+        let u64_at = |o: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[o..o + 8]);
+            u64::from_ne_bytes(a)
+        };
+        let m = XptpMeta {
+            magic: u32_at(0),
+            version: u16_at(4),
+            flags: u16_at(6),
+            xdp_tai_ns: u64_at(8),
+            hw_rx_ns: u64_at(16),
+        };
+        (m.magic == META_MAGIC && m.version == META_VERSION).then_some(m)
+    }
+
+    /// The XDP-ingress CLOCK_TAI time, when valid.
+    pub fn tai_ns(&self) -> Option<u64> {
+        (self.flags & META_F_TAI_VALID != 0).then_some(self.xdp_tai_ns)
+    }
+
+    /// The NIC hardware RX timestamp, when valid.
+    pub fn hw_ns(&self) -> Option<u64> {
+        (self.flags & META_F_HW_VALID != 0).then_some(self.hw_rx_ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_c_would_write() {
+        let mut b = Vec::new();
+        b.extend_from_slice(&META_MAGIC.to_ne_bytes());
+        b.extend_from_slice(&META_VERSION.to_ne_bytes());
+        b.extend_from_slice(&(META_F_TAI_VALID | META_F_L2).to_ne_bytes());
+        b.extend_from_slice(&123_456_789u64.to_ne_bytes());
+        b.extend_from_slice(&0u64.to_ne_bytes());
+        let m = XptpMeta::from_bytes(&b).unwrap();
+        assert_eq!(m.tai_ns(), Some(123_456_789));
+        assert_eq!(m.hw_ns(), None);
+        assert!(XptpMeta::from_bytes(&b[..23]).is_none());
+        b[0] ^= 1;
+        assert!(
+            XptpMeta::from_bytes(&b).is_none(),
+            "wrong magic must not be trusted"
+        );
+    }
+}
