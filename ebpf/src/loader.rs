@@ -162,7 +162,7 @@ pub enum LoadError {
         prog_id: u32,
     },
     /// ERANGE: MTU too large for a native XDP program without frags support.
-    #[error("interface {ifname:?}: MTU {mtu} is too large for native XDP without multi-buffer support (veth: the peer's MTU must be at most 3506): lower it with `ip link set dev <if> mtu 1500` on both ends, or use --xdp-mode skb")]
+    #[error("interface {ifname:?}: MTU {mtu} is too large for native XDP without multi-buffer support (veth: the peer's MTU must be at most 3506): lower it with `ip link set dev <if> mtu 1500` on both ends, or attach in skb (generic) mode")]
     MtuTooHigh {
         /// Interface.
         ifname: String,
@@ -662,7 +662,9 @@ impl XdpSteering {
         self.link.as_fd()
     }
 
-    /// Detaches now (same as dropping).
+    /// Detaches now (same as dropping). The kernel detaches when the last reference to the
+    /// link is closed: a child forked at this moment holds a copy until it execs (bpf
+    /// descriptors are close-on-exec), so the detach can trail by that window.
     pub fn detach(self) {
         drop(self);
     }

@@ -366,6 +366,41 @@ pub(crate) fn xdp_test_run(
     })
 }
 
+/// `SIOCGIFFLAGS` and `SIOCGIFMTU` for `ifname` in the calling thread's network namespace
+/// (unlike /sys/class/net, which shows the namespace that mounted sysfs). `None` when the
+/// interface does not exist.
+pub(crate) fn if_flags_mtu(ifname: &str) -> Option<(u32, u32)> {
+    let name = ifname.as_bytes();
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
+        return None;
+    }
+    // SAFETY: plain socket(2); closed below through OwnedFd.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is a fresh descriptor we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, &b) in req.ifr_name.iter_mut().zip(name) {
+        *dst = b as c_char;
+    }
+    // SAFETY: `req` is a valid ifreq with a NUL-terminated name; the kernel fills ifru_flags.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
+        return None;
+    }
+    // SAFETY: SIOCGIFFLAGS succeeded, so the union holds flags.
+    let flags = unsafe { req.ifr_ifru.ifru_flags } as u16 as u32;
+    // SAFETY: same request buffer; the kernel fills ifru_mtu.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU, &mut req) } != 0 {
+        return None;
+    }
+    // SAFETY: SIOCGIFMTU succeeded, so the union holds the MTU.
+    let mtu = unsafe { req.ifr_ifru.ifru_mtu } as u32;
+    Some((flags, mtu))
+}
+
 /// `if_nametoindex(3)`: `None` when no such interface exists (or the name has a NUL byte).
 pub(crate) fn if_index(ifname: &str) -> Option<u32> {
     let c = CString::new(ifname).ok()?;

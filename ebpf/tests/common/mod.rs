@@ -28,3 +28,107 @@ pub fn tai_now_ns() -> u64 {
     assert_eq!(r, 0, "clock_gettime(CLOCK_TAI)");
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
+
+use std::{os::fd::AsRawFd, process::Command};
+
+/// Runs `ip` with `args`; panics with its stderr on failure.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("running ip(8)");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Output of `ip args...` (stdout).
+pub fn ip_out(args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("running ip(8)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Two network namespaces joined by a veth pair, 10.<n>.0.1/24 (a) and 10.<n>.0.2/24 (b),
+/// IPv6 disabled to keep the counters quiet. Deleted on drop (which destroys the veth too).
+pub struct VethPair {
+    pub ns_a: String,
+    pub ns_b: String,
+    pub if_a: String,
+    pub if_b: String,
+    pub addr_a: std::net::Ipv4Addr,
+    pub addr_b: std::net::Ipv4Addr,
+}
+
+impl VethPair {
+    /// `tag` keeps names unique between tests of one process (with the pid).
+    pub fn new(tag: &str) -> Self {
+        let pid = std::process::id();
+        let n = (pid % 200 + 20) as u8;
+        let v = VethPair {
+            ns_a: format!("xptp-{tag}-a-{pid}"),
+            ns_b: format!("xptp-{tag}-b-{pid}"),
+            if_a: format!("xe{tag}a{}", pid % 100000),
+            if_b: format!("xe{tag}b{}", pid % 100000),
+            addr_a: std::net::Ipv4Addr::new(10, n, 0, 1),
+            addr_b: std::net::Ipv4Addr::new(10, n, 0, 2),
+        };
+        ip(&["netns", "add", &v.ns_a]);
+        ip(&["netns", "add", &v.ns_b]);
+        ip(&[
+            "link", "add", &v.if_a, "netns", &v.ns_a, "type", "veth", "peer", "name", &v.if_b,
+            "netns", &v.ns_b,
+        ]);
+        for (ns, ifn, addr) in [(&v.ns_a, &v.if_a, v.addr_a), (&v.ns_b, &v.if_b, v.addr_b)] {
+            for knob in [
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ] {
+                let _ = Command::new("ip")
+                    .args(["netns", "exec", ns, "sysctl", "-qw", knob])
+                    .status();
+            }
+            ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", ifn]);
+            ip(&["-n", ns, "link", "set", ifn, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        v
+    }
+
+    /// `ip -d link show` of side a's interface.
+    pub fn link_a(&self) -> String {
+        ip_out(&["-n", &self.ns_a, "-d", "link", "show", "dev", &self.if_a])
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.ns_a])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.ns_b])
+            .status();
+    }
+}
+
+/// Runs `f` on a fresh thread that has joined network namespace `ns`: sockets, interface
+/// lookups and XDP attachments made inside belong to `ns` and stay usable afterwards.
+pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let file = std::fs::File::open(&path).expect("opening the netns handle");
+            // SAFETY: setns on this thread only (CLONE_NEWNET), with a valid netns descriptor.
+            let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns({path}): {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("netns thread panicked")
+    })
+}
