@@ -132,3 +132,116 @@ pub fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
         .expect("netns thread panicked")
     })
 }
+
+/// A minimal AF_XDP socket (copy mode) bound to one queue: UMEM registered, rings sized but
+/// never mapped or filled. Enough for the XSKMAP to accept it and for redirects to target it;
+/// frames redirected to it are dropped by the kernel (empty fill ring), which is all a loader
+/// test needs. The real datapath lives in xptp-datapath.
+pub struct RawXsk {
+    pub fd: std::os::fd::OwnedFd,
+    umem: *mut libc::c_void,
+    umem_len: usize,
+}
+
+// SAFETY: the UMEM pointer is only passed to munmap in Drop; nothing dereferences it.
+unsafe impl Send for RawXsk {}
+
+impl RawXsk {
+    pub fn bind(ifname: &str, queue: u32) -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        let last = std::io::Error::last_os_error;
+        let ifindex = {
+            let c = std::ffi::CString::new(ifname).unwrap();
+            // SAFETY: NUL-terminated name.
+            unsafe { libc::if_nametoindex(c.as_ptr()) }
+        };
+        if ifindex == 0 {
+            return Err(last());
+        }
+        // SAFETY: plain socket(2).
+        let fd = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(last());
+        }
+        // SAFETY: fresh descriptor we own.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let umem_len = 64 * 2048;
+        // SAFETY: anonymous private mapping; checked for MAP_FAILED.
+        let umem = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                umem_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if umem == libc::MAP_FAILED {
+            return Err(last());
+        }
+        let me = RawXsk { fd, umem, umem_len };
+        let raw = me.fd.as_raw_fd();
+        let reg = libc::xdp_umem_reg {
+            addr: umem as u64,
+            len: umem_len as u64,
+            chunk_size: 2048,
+            headroom: 0,
+            flags: 0,
+            tx_metadata_len: 0,
+        };
+        let setopt = |name: libc::c_int, val: *const libc::c_void, len: usize| {
+            // SAFETY: `val` points at `len` readable bytes for the call.
+            let r = unsafe { libc::setsockopt(raw, libc::SOL_XDP, name, val, len as u32) };
+            if r != 0 {
+                Err(last())
+            } else {
+                Ok(())
+            }
+        };
+        setopt(
+            libc::XDP_UMEM_REG,
+            (&reg as *const libc::xdp_umem_reg).cast(),
+            std::mem::size_of_val(&reg),
+        )?;
+        let n: libc::c_int = 64;
+        for opt in [
+            libc::XDP_UMEM_FILL_RING,
+            libc::XDP_UMEM_COMPLETION_RING,
+            libc::XDP_RX_RING,
+        ] {
+            setopt(
+                opt,
+                (&n as *const libc::c_int).cast(),
+                std::mem::size_of_val(&n),
+            )?;
+        }
+        // SAFETY: sockaddr_xdp is plain data; zero is valid.
+        let mut sa: libc::sockaddr_xdp = unsafe { std::mem::zeroed() };
+        sa.sxdp_family = libc::AF_XDP as u16;
+        sa.sxdp_flags = libc::XDP_COPY;
+        sa.sxdp_ifindex = ifindex;
+        sa.sxdp_queue_id = queue;
+        // SAFETY: `sa` is a valid sockaddr_xdp of the size passed.
+        let r = unsafe {
+            libc::bind(
+                raw,
+                (&sa as *const libc::sockaddr_xdp).cast(),
+                std::mem::size_of_val(&sa) as u32,
+            )
+        };
+        if r != 0 {
+            return Err(last());
+        }
+        Ok(me)
+    }
+}
+
+impl Drop for RawXsk {
+    fn drop(&mut self) {
+        // This body runs before `fd` is closed. Unmapping first is still sound: the kernel
+        // holds its own pins on the UMEM pages until the socket is released.
+        // SAFETY: the region was mapped in `bind` with this length and is unmapped once.
+        unsafe { libc::munmap(self.umem, self.umem_len) };
+    }
+}
