@@ -107,7 +107,8 @@ pub struct DecisionReport {
 }
 
 impl DecisionReport {
-    /// The FSM context for the port at `index` (slave-only variant, new-master flag).
+    /// The FSM context for feeding these decisions to the ports (slave-only variant,
+    /// new-master flag, gmCapable).
     pub fn fsm_context(&self, clock: &BoundaryClock) -> FsmContext {
         FsmContext {
             slave_only: clock.default_ds.slave_only,
@@ -193,5 +194,135 @@ impl BoundaryClock {
             }
         }
         (report, changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bmca::{DecisionCode, TimeFlags};
+    use crate::port::state::RecommendedState;
+    use xptp_datapath::wire::{ClockQuality, PortIdentity};
+
+    const SEC: u64 = 1_000_000_000;
+
+    fn gm_announce(seq: u16, steps: u16) -> AnnounceInfo {
+        AnnounceInfo {
+            source_port_identity: PortIdentity::new(ClockIdentity([0x0A; 8]), 1),
+            sequence_id: seq,
+            log_message_interval: 1,
+            current_utc_offset: 37,
+            grandmaster_priority1: 128,
+            grandmaster_clock_quality: ClockQuality {
+                clock_class: 6,
+                clock_accuracy: 0x21,
+                offset_scaled_log_variance: 0x4E5D,
+            },
+            grandmaster_priority2: 128,
+            grandmaster_identity: ClockIdentity([0x0A; 8]),
+            steps_removed: steps,
+            time_source: 0x20,
+            flags: TimeFlags::from_octet(0x3C),
+        }
+    }
+
+    /// A two-port boundary clock hears a grandmaster on port 1: port 1 becomes the slave
+    /// port, port 2 (already master after its announce timeout) stays master by M3, and the
+    /// data sets follow the grandmaster (Table 33). When the GM's records age out, the clock
+    /// becomes its own grandmaster again (M2, Table 30).
+    #[test]
+    fn boundary_clock_follows_a_grandmaster_and_falls_back() {
+        let me = ClockIdentity([0x50; 8]);
+        let mut bc = BoundaryClock::new(ClockConfig::default(), me, 2);
+        let mut ports = vec![
+            BmcaPort::new(PortConfig::default(), me, 1),
+            BmcaPort::new(PortConfig::default(), me, 2),
+        ];
+        let ctx = FsmContext::default();
+        for p in &mut ports {
+            p.apply_event(Event::InitializationComplete, &ctx);
+        }
+        ports[1].apply_event(Event::AnnounceReceiptTimeoutExpires, &ctx);
+        assert_eq!(ports[1].ds.port_state, PortState::Master);
+
+        // Own announcements looped back are refused; the GM's qualify after two.
+        let mut own = gm_announce(1, 0);
+        own.source_port_identity = PortIdentity::new(me, 2);
+        assert_eq!(
+            ports[0].handle_announce(Instant(0), own, &bc),
+            Err(AnnounceRejected::FromOwnClock)
+        );
+        assert!(
+            !ports[0]
+                .handle_announce(Instant(0), gm_announce(1, 2), &bc)
+                .unwrap()
+                .qualified
+        );
+        assert!(
+            ports[0]
+                .handle_announce(Instant(2 * SEC), gm_announce(2, 2), &bc)
+                .unwrap()
+                .bmca_relevant_change
+        );
+
+        let (report, changes) = bc.state_decision_and_apply(Instant(3 * SEC), &mut ports);
+        let codes: Vec<_> = report
+            .decisions
+            .iter()
+            .map(|d| (d.port_number, d.code, d.recommended))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (1, DecisionCode::S1, RecommendedState::Slave),
+                (2, DecisionCode::M3, RecommendedState::Master)
+            ]
+        );
+        assert_eq!(report.ebest_port, Some(1));
+        assert!(report.parent_changed);
+        assert_eq!(
+            changes,
+            vec![(1, PortState::Listening, PortState::Uncalibrated)]
+        );
+        assert_eq!(bc.current_ds.steps_removed, 3);
+        assert_eq!(bc.parent_ds.grandmaster_identity, ClockIdentity([0x0A; 8]));
+        assert_eq!(bc.parent_ds.grandmaster_clock_quality.clock_class, 6);
+        assert_eq!(bc.time_properties_ds.time_source, 0x20);
+        assert!(bc.time_properties_ds.time_traceable);
+
+        ports[0].apply_event(Event::MasterClockSelected, &ctx);
+        assert_eq!(ports[0].ds.port_state, PortState::Slave);
+        // Same master again: no change of parent, the slave stays SLAVE.
+        let (report, changes) = bc.state_decision_and_apply(Instant(4 * SEC), &mut ports);
+        assert!(!report.parent_changed);
+        assert!(changes.is_empty());
+
+        // The GM falls silent: once its record is disqualified the clock is GM again.
+        let (report, changes) = bc.state_decision_and_apply(Instant(20 * SEC), &mut ports);
+        assert_eq!(report.update, DataSetUpdate::OwnGrandmaster);
+        assert_eq!(
+            changes,
+            vec![(1, PortState::Slave, PortState::Master)],
+            "M2 takes the slave port straight to MASTER"
+        );
+        assert_eq!(bc.current_ds.steps_removed, 0);
+        assert_eq!(bc.parent_ds, ParentDs::own(&bc.default_ds));
+        assert_eq!(bc.time_properties_ds, bc.local_time_properties);
+    }
+
+    #[test]
+    fn faulty_port_forgets_its_foreign_masters() {
+        let me = ClockIdentity([0x50; 8]);
+        let bc = BoundaryClock::new(ClockConfig::default(), me, 1);
+        let mut p = BmcaPort::new(PortConfig::default(), me, 1);
+        p.apply_event(Event::InitializationComplete, &FsmContext::default());
+        p.handle_announce(Instant(0), gm_announce(1, 0), &bc)
+            .unwrap();
+        assert_eq!(p.foreign.records().len(), 1);
+        assert_eq!(
+            p.apply_event(Event::FaultDetected, &FsmContext::default()),
+            Some((PortState::Listening, PortState::Faulty))
+        );
+        assert!(p.foreign.records().is_empty());
     }
 }
