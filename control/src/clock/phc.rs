@@ -238,3 +238,104 @@ impl<S: ClockSyscalls> Clock for PhcClock<S> {
         f64::from(self.caps.max_adj_ppb.max(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::fake::{FakeCall, FakeSyscalls};
+    use crate::clock::SystemClock;
+
+    const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn found_through_the_interface_and_steered_in_kernel_units() {
+        let fake = FakeSyscalls::new(100 * S);
+        fake.add_phc("/dev/ptp0", 200 * S, 0.0, 100_000, true);
+        fake.add_interface("eth0", 0);
+        fake.add_interface("veth0", -1);
+        let mut phc = PhcClock::for_interface_with(fake.clone(), "eth0").unwrap();
+        let id = fake.phc_clock_id("/dev/ptp0").unwrap();
+        assert_eq!(phc.name(), "/dev/ptp0");
+        assert_eq!(phc.max_frequency_ppb(), 100_000.0);
+        assert_eq!(phc.now().unwrap(), 200 * S);
+        // Clamped to max_adj, written as ppb × 65.536.
+        assert_eq!(phc.adjust_frequency(250_000.0).unwrap(), 100_000.0);
+        assert_eq!(phc.adjust_frequency(-1234.5).unwrap(), -1234.5);
+        assert!((phc.frequency().unwrap() + 1234.5).abs() < 0.02);
+        phc.step(-1_500_000_000).unwrap();
+        assert_eq!(
+            fake.calls(),
+            vec![
+                FakeCall::SetFrequency(id, 100_000.0),
+                FakeCall::SetFrequency(
+                    id,
+                    crate::clock::scaled_ppm_to_ppb(ppb_to_scaled_ppm(-1234.5))
+                ),
+                FakeCall::Step(id, -1_500_000_000),
+            ]
+        );
+        assert_eq!(phc.now().unwrap(), 200 * S - 1_500_000_000);
+        // The PHC now runs 1234.5 ppb slow.
+        fake.advance(1000 * S);
+        let e = phc.now().unwrap() - (1200 * S - 1_500_000_000);
+        assert!((e + 1_234_500).abs() < 100, "{e}");
+        drop(phc);
+        assert_eq!(fake.open_fd_count(), 0, "descriptor closed on drop");
+
+        let e = PhcClock::for_interface_with(fake.clone(), "veth0").unwrap_err();
+        assert!(matches!(e, ClockError::NoPhc { .. }), "{e}");
+        assert!(e.to_string().contains("time_stamping software"));
+        let e = PhcClock::for_interface_with(fake.clone(), "a-name-far-too-long").unwrap_err();
+        assert!(matches!(e, ClockError::BadInterfaceName(_)));
+        let e = PhcClock::open_with(fake, "/dev/ptp9").unwrap_err();
+        assert!(matches!(e, ClockError::Open { .. }), "{e}");
+    }
+
+    #[test]
+    fn sys_offset_falls_back_when_extended_is_unsupported() {
+        let fake = FakeSyscalls::new(100 * S);
+        fake.add_phc("/dev/ptp1", 137 * S, 0.0, 100_000, false);
+        fake.set_sys_offset_windows(vec![5_000, 100, 3_000], 0.9);
+        let phc = PhcClock::open_with(fake.clone(), "/dev/ptp1").unwrap();
+        let v = phc.sys_offset(3).unwrap();
+        assert_eq!(v.len(), 3);
+        let b = phc.best_sys_offset(3).unwrap();
+        assert_eq!(b.window(), 100);
+        // The PHC is read at 90 % of the window: the best sample's error is 40 ns, not 2 µs.
+        assert_eq!(b.phc_minus_sys() - 37 * S, 40);
+        assert!(!phc.extended_ok.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn system_clock_is_only_built_on_request_and_reports_its_limits() {
+        let fake = FakeSyscalls::new(100 * S);
+        let mut sys = SystemClock::discipline_realtime_explicitly(fake.clone()).unwrap();
+        assert_eq!(sys.name(), "CLOCK_REALTIME");
+        assert!((sys.max_frequency_ppb() - 500_000.0).abs() < 0.1);
+        assert!((sys.adjust_frequency(900_000.0).unwrap() - 500_000.0).abs() < 0.1);
+        sys.step(5).unwrap();
+        assert_eq!(sys.now().unwrap(), 100 * S + 5);
+        assert!(fake.calls().iter().all(|c| matches!(c,
+            FakeCall::SetFrequency(id, _) | FakeCall::Step(id, _) if id.is_realtime())));
+    }
+
+    /// Read-only calls against the real kernel: nothing here changes any clock.
+    #[test]
+    fn real_kernel_read_only() {
+        let sys = LinuxSyscalls;
+        let tai = sys.clock_gettime(ClockId::TAI).unwrap();
+        assert!(tai > 1_600_000_000 * S, "CLOCK_TAI {tai}");
+        // Loopback has no PHC: ETHTOOL_GET_TS_INFO reports index -1.
+        match sys.phc_index("lo") {
+            Ok(i) => {
+                assert_eq!(i, -1);
+                let e = PhcClock::for_interface("lo").unwrap_err();
+                assert!(matches!(e, ClockError::NoPhc { .. }), "{e}");
+            }
+            Err(e) => println!("skipping ethtool check: {e}"),
+        }
+        let e = PhcClock::open("/dev/ptp-xptp-does-not-exist").unwrap_err();
+        assert!(matches!(e, ClockError::Open { .. }), "{e}");
+        assert_eq!(ClockId::from_fd(3).0, ((!3) << 3) | 3);
+    }
+}
