@@ -199,3 +199,123 @@ fn software_like_noise_kalman_beats_pi_p99_by_2x() {
         pi_best
     );
 }
+
+/// Drives `kind` for `n` seconds; `osc(k)` gives the oscillator error at second k and
+/// `noise(k)` the measurement noise. Returns the true offsets and the states.
+fn drive(
+    kind: ServoKind,
+    cfg: &ServoConfig,
+    initial_offset_ns: i64,
+    n: usize,
+    osc: impl Fn(usize) -> f64,
+    mut noise: impl FnMut(usize) -> f64,
+) -> (Vec<i64>, Vec<ServoState>) {
+    let src = ManualTimeSource::new(1_000 * S);
+    let mut clock = VirtualClock::new(
+        src.clone(),
+        VirtualClockConfig {
+            initial_offset_ns,
+            frequency_error_ppb: osc(0),
+            max_frequency_ppb: 62_499_999.0,
+        },
+    );
+    let mut servo = build(kind, cfg);
+    let (mut te, mut states) = (vec![], vec![]);
+    for k in 0..n {
+        src.advance(S);
+        let r = src.now_ns();
+        clock.set_oscillator_error_at(r, osc(k));
+        let off = clock.true_error_at(r);
+        te.push(off);
+        let out = servo.sample(off + noise(k).round() as i64, clock.to_virtual(r), 1.0);
+        states.push(out.state);
+        match out.action {
+            ServoAction::None => {}
+            ServoAction::AdjustFrequency(f) => {
+                clock.adjust_frequency_at(r, f);
+            }
+            ServoAction::Step { step_ns, freq_ppb } => {
+                clock.step_at(r, step_ns);
+                clock.adjust_frequency_at(r, freq_ppb);
+            }
+        }
+    }
+    (te, states)
+}
+
+#[test]
+fn every_servo_removes_a_constant_offset_without_stepping_below_the_threshold() {
+    for kind in ServoKind::ALL {
+        let (te, states) = drive(kind, &ServoConfig::default(), 15_000, 300, |_| 0.0, |_| 0.0);
+        assert!(
+            !states.contains(&ServoState::Jump),
+            "{kind}: 15 µs < first_step_threshold"
+        );
+        assert_eq!(*states.last().unwrap(), ServoState::Locked, "{kind}");
+        assert!(
+            te.last().unwrap().abs() < 10,
+            "{kind}: final offset {}",
+            te.last().unwrap()
+        );
+    }
+}
+
+#[test]
+fn every_servo_follows_a_frequency_step() {
+    for kind in ServoKind::ALL {
+        // +1 ppm oscillator jump at t = 300 s.
+        let osc = |k: usize| if k < 300 { 10_000.0 } else { 11_000.0 };
+        let (te, _) = drive(kind, &ServoConfig::default(), 0, 600, osc, |_| 0.0);
+        let peak = te[300..].iter().map(|e| e.abs()).max().unwrap();
+        let end = te.last().unwrap().abs();
+        assert!(peak > 500, "{kind}: the step was visible ({peak} ns)");
+        assert!(end < 10, "{kind}: recovered to {end} ns");
+    }
+}
+
+#[test]
+fn every_servo_is_stable_under_noise() {
+    for kind in ServoKind::ALL {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        let (te, states) = drive(
+            kind,
+            &ServoConfig::default(),
+            0,
+            2_000,
+            |_| 20_000.0,
+            |_| 20.0 * gaussian(&mut rng),
+        );
+        assert!(
+            states[1_000..].iter().all(|s| *s == ServoState::Locked),
+            "{kind}"
+        );
+        let worst = te[1_000..].iter().map(|e| e.abs()).max().unwrap();
+        assert!(
+            worst < 200,
+            "{kind}: worst |TE| {worst} ns with 20 ns noise"
+        );
+    }
+}
+
+#[test]
+fn kalman_advantage_holds_across_seeds() {
+    for seed in 1..=4u64 {
+        let pi = run(
+            ServoKind::Pi,
+            &ServoConfig::software(),
+            Profile::Software,
+            seed,
+        );
+        let k = run(
+            ServoKind::Kalman,
+            &ServoConfig::software(),
+            Profile::Software,
+            seed,
+        );
+        println!(
+            "seed {seed}: pi(sw) p99 {:.0} ns, kalman p99 {:.0} ns",
+            pi.p99, k.p99
+        );
+        assert!(k.p99 * 2.0 <= pi.p99, "seed {seed}: kalman {k:?} pi {pi:?}");
+    }
+}
