@@ -10,6 +10,7 @@
 pub mod bmca;
 pub mod clock;
 pub mod datasets;
+pub mod decode;
 pub mod instance;
 pub mod port;
 pub mod profile;
