@@ -375,6 +375,20 @@ impl QueueCoverage {
     }
 }
 
+/// Reads `ifname`'s RX queue count and compares it with the queues that have a socket,
+/// logging a warning when frames could bypass xptp (setup time only, never in the loop).
+pub fn queue_coverage(ifname: &str, bound: &[u32]) -> Result<QueueCoverage, XskError> {
+    let c = QueueCoverage {
+        ifname: ifname.to_owned(),
+        rx_queues: rx_queue_count(ifname)?,
+        bound: bound.to_vec(),
+    };
+    if let Some(w) = c.warning() {
+        tracing::warn!("{w}");
+    }
+    Ok(c)
+}
+
 const SIOCETHTOOL: libc::c_ulong = 0x8946;
 const ETHTOOL_GCHANNELS: u32 = 0x3c;
 

@@ -340,3 +340,52 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
 }
 
 use std::path::Path;
+
+#[test]
+fn multi_queue_interface_with_one_socket_is_reported() {
+    if !require_root("multi_queue_interface_with_one_socket_is_reported") {
+        return;
+    }
+    let lab = Lab::new("mq");
+    // A second pair with four RX queues inside namespace a.
+    let dev = format!("{}q", lab.va);
+    let peer = format!("{}p", lab.va);
+    let st = Command::new("ip")
+        .args([
+            "-n",
+            &lab.a,
+            "link",
+            "add",
+            &dev,
+            "numrxqueues",
+            "4",
+            "numtxqueues",
+            "4",
+        ])
+        .args([
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+            "numrxqueues",
+            "4",
+            "numtxqueues",
+            "4",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    in_netns(&lab.a, || {
+        let one = xptp_datapath::xsk::queue_coverage(&lab.va, &[0]).unwrap();
+        assert_eq!(one.rx_queues, 1);
+        assert_eq!(one.warning(), None);
+        let four = xptp_datapath::xsk::queue_coverage(&dev, &[0]).unwrap();
+        assert_eq!(four.rx_queues, 4, "veth created with 4 RX queues");
+        assert_eq!(four.uncovered(), vec![1, 2, 3]);
+        let w = four.warning().expect("a warning for the uncovered queues");
+        assert!(w.contains("go to the kernel"), "{w}");
+        let all = xptp_datapath::xsk::queue_coverage(&dev, &[0, 1, 2, 3]).unwrap();
+        assert_eq!(all.warning(), None);
+    });
+}
