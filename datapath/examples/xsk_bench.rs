@@ -119,8 +119,8 @@ fn main() {
                     let t0 = Instant::now();
                     let mut n = 0u64;
                     while !stop_s.load(Ordering::Relaxed) {
-                        if a.rate > 0 {
-                            let due = t0 + Duration::from_nanos(n * 1_000_000_000 / a.rate);
+                        if let Some(gap) = (n * 1_000_000_000).checked_div(a.rate) {
+                            let due = t0 + Duration::from_nanos(gap);
                             // Sleep through most of a long gap so the sender leaves the CPU
                             // to the worker; spin the last stretch.
                             let now = Instant::now();
