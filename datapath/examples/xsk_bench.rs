@@ -62,15 +62,15 @@ fn main() {
     if !require_root("xsk_bench") {
         return;
     }
-    let obj = build_test_prog(&std::env::temp_dir().join("xptp-bench"));
     let lab = Lab::new("bench");
     in_netns(&lab.a, || {
-        let mut steering = Steering::attach(&obj, &lab.va);
+        let steering = attach_steering(&lab.va);
         let sock = XskSocket::open(0, &lab.va, 0, &XskConfig::default()).expect("bind");
         println!(
-            "loadavg {}XDP {} mode, AF_XDP {:?}, sender {}, worker core {:?}, idle {}",
+            "loadavg {}XDP {:?} ({}) mode, AF_XDP {:?}, sender {}, worker core {:?}, idle {}",
             std::fs::read_to_string("/proc/loadavg").unwrap_or_default(),
-            steering.mode,
+            steering.status().mode,
+            steering.status().build,
             sock.status().mode,
             if a.rate == 0 {
                 "flood".to_string()
@@ -80,7 +80,9 @@ fn main() {
             a.core,
             if a.yield_idle { "yield" } else { "busy-poll" }
         );
-        steering.register(0, sock.fd());
+        steering
+            .register_xsk(0, sock.as_fd())
+            .expect("register the socket in the XSKMAP");
         let link = Arc::new(Link::new(LinkConfig {
             rx_up: 4096,
             ..LinkConfig::default()

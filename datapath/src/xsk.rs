@@ -716,6 +716,13 @@ impl XskSocket {
         self.rx.fd().as_raw_fd()
     }
 
+    /// The socket's file descriptor, borrowed, for `XdpSteering::register_xsk`.
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor belongs to the xsk-rs socket this struct owns (through its
+        // rings), which stays open at least as long as the `&self` borrow the result carries.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd()) }
+    }
+
     /// The PTP port.
     pub fn port(&self) -> PortId {
         self.port

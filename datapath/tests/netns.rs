@@ -55,11 +55,10 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
     if !require_root("veth_steering_rx_timestamps_tx_and_kernel_traffic") {
         return;
     }
-    let obj = build_test_prog(Path::new(env!("CARGO_TARGET_TMPDIR")));
     let lab = Lab::new("xsk");
 
     in_netns(&lab.a, || {
-        let mut steering = Steering::attach(&obj, &lab.va);
+        let steering = attach_steering(&lab.va);
         let cfg = XskConfig {
             frame_count: 256,
             ring_size: 128,
@@ -68,8 +67,12 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
         let sock = XskSocket::open(7, &lab.va, 0, &cfg).expect("bind AF_XDP socket");
         let st = sock.status().clone();
         println!(
-            "XDP {} mode; AF_XDP {:?} (zero-copy: {:?}); TX HW timestamps: {:?}",
-            steering.mode, st.mode, st.zero_copy_error, st.tx_hw_ts
+            "XDP {:?} ({}) mode; AF_XDP {:?} (zero-copy: {:?}); TX HW timestamps: {:?}",
+            steering.status().mode,
+            steering.status().build,
+            st.mode,
+            st.zero_copy_error,
+            st.tx_hw_ts
         );
         assert_eq!(st.mode, BindMode::Copy, "veth binds in copy mode only");
         assert!(
@@ -77,7 +80,9 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
             "the zero-copy attempt's failure is reported"
         );
         assert!(matches!(st.tx_hw_ts, TxHwTs::Unavailable(_)));
-        steering.register(0, sock.fd());
+        steering
+            .register_xsk(0, sock.as_fd())
+            .expect("register the socket in the XSKMAP");
         let coverage = QueueCoverage {
             ifname: lab.va.clone(),
             rx_queues: rx_queue_count(&lab.va).expect("queue count"),
@@ -329,6 +334,17 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
         assert_eq!(c.tx_completed, frames.len() as u64);
         assert_eq!(c.tx_unknown_port, 1);
         assert_eq!(link.rx_up.dropped() + link.tx_reports_up.dropped(), 0);
+        let k = steering.counters().expect("XDP program counters");
+        println!("{k:?}");
+        assert_eq!(k.steered_l2(), 2, "XDP program steered both L2 frames");
+        assert_eq!(k.steered_udp4(), 2);
+        assert_eq!(k.steered_udp6(), 1);
+        assert_eq!(
+            k.steered(),
+            c.rx_frames,
+            "every steered frame reached the worker"
+        );
+        assert_eq!(k.no_socket(), 0);
         let socks = w.stop();
         assert_eq!(socks.len(), 1, "the worker hands its sockets back on stop");
         if let Ok(k) = socks[0].kernel_stats() {
@@ -338,8 +354,6 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
         drop(steering);
     });
 }
-
-use std::path::Path;
 
 #[test]
 fn multi_queue_interface_with_one_socket_is_reported() {

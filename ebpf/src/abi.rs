@@ -83,9 +83,101 @@ impl XptpMeta {
     }
 }
 
+/// Mirror of `ebpf/include/xptp_counters.h`: indices into the per-CPU counter array
+/// (`xptp_counters`). Every frame increments exactly one decision counter (`PASS_*`/`STEER_*`);
+/// the others annotate frames already counted.
+pub mod cnt {
+    /// `XPTP_CNT_ABI_VERSION`.
+    pub const ABI_VERSION: u32 = 1;
+    /// Not PTP (other Ethertype, IP protocol or UDP port): passed to the kernel.
+    pub const PASS_NON_PTP: u32 = 0;
+    /// Truncated Ethernet/VLAN/IP/UDP/PTP header or invalid IP header: passed.
+    pub const PASS_MALFORMED: u32 = 1;
+    /// IPv4 fragment or IPv6 Fragment header: passed for kernel reassembly.
+    pub const PASS_IP_FRAGMENT: u32 = 2;
+    /// IPv6 with an extension header (not walked): passed.
+    pub const PASS_IPV6_EXT: u32 = 3;
+    /// PTP over Ethernet handed to the XSKMAP redirect.
+    pub const STEER_L2: u32 = 4;
+    /// PTP over UDP/IPv4 handed to the XSKMAP redirect.
+    pub const STEER_UDP4: u32 = 5;
+    /// PTP over UDP/IPv6 handed to the XSKMAP redirect.
+    pub const STEER_UDP6: u32 = 6;
+    /// Frame carried one VLAN tag (any decision).
+    pub const VLAN: u32 = 7;
+    /// Steered frame without metadata (`bpf_xdp_adjust_meta` failed).
+    pub const META_FAILED: u32 = 8;
+    /// Steered frame fell back to the kernel: no AF_XDP socket registered for its RX queue.
+    pub const NO_SOCKET: u32 = 9;
+    /// Hardware-timestamp build: the kfunc returned no RX timestamp.
+    pub const HW_TS_MISSING: u32 = 10;
+    /// `XPTP_CNT_MAX`: number of entries in the array.
+    pub const MAX: u32 = 11;
+
+    const _: () = {
+        // Decisions are 0..=6, annotations follow, and MAX closes the list without gaps.
+        assert!(PASS_NON_PTP == 0 && PASS_MALFORMED == 1 && PASS_IP_FRAGMENT == 2);
+        assert!(PASS_IPV6_EXT == 3 && STEER_L2 == 4 && STEER_UDP4 == 5 && STEER_UDP6 == 6);
+        assert!(VLAN == 7 && META_FAILED == 8 && NO_SOCKET == 9 && HW_TS_MISSING == 10);
+        assert!(MAX == 11);
+    };
+}
+
+/// The C header text, embedded so a test can check this mirror against it.
+pub const COUNTERS_HEADER: &str = include_str!("../include/xptp_counters.h");
+/// The metadata header text, embedded for the same reason.
+pub const META_HEADER: &str = include_str!("../include/xptp_meta.h");
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Value of `#define NAME value` in a C header.
+    fn c_define(header: &str, name: &str) -> Option<u64> {
+        header.lines().find_map(|l| {
+            let mut it = l.split_whitespace();
+            (it.next() == Some("#define") && it.next() == Some(name)).then(|| {
+                let v = it.next().unwrap_or("").trim_end_matches('u');
+                match v.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).unwrap(),
+                    None => v.parse().unwrap(),
+                }
+            })
+        })
+    }
+
+    #[test]
+    fn counter_indices_match_the_c_header() {
+        let h = COUNTERS_HEADER;
+        let pairs = [
+            ("XPTP_CNT_ABI_VERSION", cnt::ABI_VERSION),
+            ("XPTP_CNT_PASS_NON_PTP", cnt::PASS_NON_PTP),
+            ("XPTP_CNT_PASS_MALFORMED", cnt::PASS_MALFORMED),
+            ("XPTP_CNT_PASS_IP_FRAGMENT", cnt::PASS_IP_FRAGMENT),
+            ("XPTP_CNT_PASS_IPV6_EXT", cnt::PASS_IPV6_EXT),
+            ("XPTP_CNT_STEER_L2", cnt::STEER_L2),
+            ("XPTP_CNT_STEER_UDP4", cnt::STEER_UDP4),
+            ("XPTP_CNT_STEER_UDP6", cnt::STEER_UDP6),
+            ("XPTP_CNT_VLAN", cnt::VLAN),
+            ("XPTP_CNT_META_FAILED", cnt::META_FAILED),
+            ("XPTP_CNT_NO_SOCKET", cnt::NO_SOCKET),
+            ("XPTP_CNT_HW_TS_MISSING", cnt::HW_TS_MISSING),
+            ("XPTP_CNT_MAX", cnt::MAX),
+        ];
+        for (name, v) in pairs {
+            assert_eq!(c_define(h, name), Some(u64::from(v)), "{name}");
+        }
+    }
+
+    #[test]
+    fn meta_constants_match_the_c_header() {
+        let h = META_HEADER;
+        assert_eq!(c_define(h, "XPTP_META_MAGIC"), Some(u64::from(META_MAGIC)));
+        assert_eq!(
+            c_define(h, "XPTP_META_VERSION"),
+            Some(u64::from(META_VERSION))
+        );
+    }
 
     #[test]
     fn reads_what_c_would_write() {

@@ -1,11 +1,10 @@
 //! Test and benchmark support: network namespaces joined by a veth pair, running code inside a
-//! namespace, the test-only XDP steering program, raw AF_PACKET sockets and hand-built frames.
+//! namespace, attaching xptp's XDP steering program, raw AF_PACKET sockets and hand-built frames.
 //! Shared by `tests/netns.rs` and `examples/xsk_bench.rs` (via `#[path]`).
 #![allow(dead_code)]
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -116,64 +115,11 @@ pub fn in_netns<R: Send, F: FnOnce() -> R + Send>(ns: &str, f: F) -> R {
     })
 }
 
-/// Compiles the test-only XDP program into `dir`.
-pub fn build_test_prog(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xdp/xptp_test_steer.bpf.c");
-    let inc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ebpf/include");
-    std::fs::create_dir_all(dir).unwrap();
-    let out = dir.join(format!("xptp_test_steer-{}.o", std::process::id()));
-    let st = Command::new("clang")
-        .args([
-            "-O2",
-            "-g",
-            "-target",
-            "bpf",
-            "-I/usr/include/x86_64-linux-gnu",
-        ])
-        .arg(format!("-I{}", inc.display()))
-        .arg("-c")
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("run clang");
-    assert!(st.success(), "clang failed on {}", src.display());
-    out
-}
-
-/// The attached test program; detaches on drop.
-pub struct Steering {
-    bpf: aya::Ebpf,
-    pub mode: &'static str,
-}
-
-impl Steering {
-    /// Loads `obj` and attaches it to `ifname` (native mode, else generic) in this thread's
-    /// namespace.
-    pub fn attach(obj: &Path, ifname: &str) -> Steering {
-        let mut bpf = aya::Ebpf::load_file(obj).expect("load test XDP object");
-        let prog: &mut aya::programs::Xdp = bpf
-            .program_mut("xptp_test_steer")
-            .expect("program")
-            .try_into()
-            .expect("xdp program");
-        prog.load().expect("load xdp program");
-        let mode = match prog.attach(ifname, aya::programs::XdpMode::Driver) {
-            Ok(_) => "native",
-            Err(_) => {
-                prog.attach(ifname, aya::programs::XdpMode::Skb)
-                    .expect("attach xdp");
-                "generic"
-            }
-        };
-        Steering { bpf, mode }
-    }
-
-    pub fn register(&mut self, queue: u32, fd: i32) {
-        let mut map: aya::maps::XskMap<_> =
-            aya::maps::XskMap::try_from(self.bpf.map_mut("xsks").expect("xsks map")).unwrap();
-        map.set(queue, fd, 0).expect("XSKMAP set");
-    }
+/// Attaches xptp's real steering program (the `xptp-ebpf` loader) to `ifname` in native mode
+/// in this thread's namespace; detaches on drop.
+pub fn attach_steering(ifname: &str) -> xptp_ebpf::XdpSteering {
+    xptp_ebpf::XdpSteering::attach(ifname, xptp_ebpf::AttachMode::Native, false)
+        .expect("attach xptp's XDP steering program")
 }
 
 /// A raw AF_PACKET socket bound to one interface (all protocols).
