@@ -1,3 +1,18 @@
 //! xptp's control plane: a sans-IO protocol core (BMCA, port state machines, delay computation,
 //! servo) plus the shell around it (clocks, configuration, management, metrics) and the
 //! user-facing tools behind the `xptp` binary.
+//!
+//! The protocol core ([`datasets`], [`bmca`], [`port`], [`instance`], [`profile`]) never reads a
+//! clock or a socket: time and timestamps are inputs, actions are outputs. [`servo`] turns
+//! measurements into clock adjustments; [`clock`] applies them to a PHC, the system clock or a
+//! virtual clock.
+
+pub mod bmca;
+pub mod clock;
+pub mod datasets;
+pub mod instance;
+pub mod port;
+pub mod profile;
+pub mod servo;
+pub mod time;
+pub mod utc;
