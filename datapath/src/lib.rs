@@ -1,5 +1,7 @@
-//! xptp's packet side: the PTP wire codec ([`wire`]) and, in later modules, the pure per-frame
-//! fast-path decisions, the AF_XDP rings and the pinned worker loops.
+//! xptp's packet side: the PTP wire codec ([`wire`]), the AF_XDP sockets and rings ([`xsk`], the
+//! crate's only `unsafe`), the pinned busy-polling workers ([`worker`]) and the bounded queues
+//! between them and control ([`handoff`]). Pure per-frame fast-path decisions plug into
+//! [`worker::Decide`].
 //!
 //! Nothing in this crate may panic on a received frame: outside tests, `unwrap`, `expect`,
 //! slice indexing and `panic!` are denied by lint. Malformed input becomes a typed error whose
@@ -14,4 +16,7 @@
     )
 )]
 
+pub mod handoff;
 pub mod wire;
+pub mod worker;
+pub mod xsk;

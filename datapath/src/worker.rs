@@ -1,0 +1,518 @@
+//! The pinned, busy-polling datapath workers: each owns some [`XskSocket`]s, moves frames
+//! between their rings and control's [`Link`], and counts everything it does.
+//!
+//! The loop does not allocate, lock or log: messages are fixed-size, lanes are lock-free and
+//! bounded (a full lane drops and counts), counters are single-writer atomics read by control.
+//! Per-frame decisions go through the [`Decide`] hook, a pure function of the frame and its
+//! metadata; today's only decision is "up to control" ([`ToControl`]), the fast-path replies
+//! (Pdelay_Resp, Delay_Resp, TC correction) will plug in there.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam::utils::CachePadded;
+
+use crate::handoff::{
+    FrameBuf, Link, PortId, RxMessage, RxTimestamps, Transport, TxOutcome, TxReport,
+};
+use crate::xsk::{clock_tai_ns, event_of, transport_of, vlan_of, RxFrame, XskSocket};
+
+/// A counter written by one worker thread and read by any.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Only the owning worker calls this, so load + store (no locked RMW) suffices;
+    /// Relaxed because readers want a recent value, not an ordering with other memory.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        let v = self.0.load(Ordering::Relaxed);
+        self.0.store(v.wrapping_add(n), Ordering::Relaxed);
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// One worker's counters. Every dropped frame lands in exactly one `*_drop*`/`*_full` counter.
+#[derive(Debug, Default)]
+pub struct WorkerCounters {
+    /// Loop passes.
+    pub loops: Counter,
+    /// Frames taken off RX rings.
+    pub rx_frames: Counter,
+    /// ... carried over Ethernet (Annex E).
+    pub rx_l2: Counter,
+    /// ... over UDP/IPv4 (Annex C).
+    pub rx_udp4: Counter,
+    /// ... over UDP/IPv6 (Annex D).
+    pub rx_udp6: Counter,
+    /// ... with a VLAN tag (also counted by transport).
+    pub rx_vlan: Counter,
+    /// ... without a valid metadata block (no XDP timestamp).
+    pub rx_no_metadata: Counter,
+    /// ... longer than a [`FrameBuf`]: dropped.
+    pub rx_too_long: Counter,
+    /// ... dropped by the decision hook.
+    pub rx_decided_drop: Counter,
+    /// ... handed up to control.
+    pub rx_to_control: Counter,
+    /// ... dropped because the RX lane to control was full.
+    pub rx_queue_full: Counter,
+    /// Passes after which RX frames still waited for fill-ring room.
+    pub fill_ring_shortfall: Counter,
+    /// Transmit requests taken from control.
+    pub tx_requests: Counter,
+    /// Frames put on TX rings.
+    pub tx_frames: Counter,
+    /// Frames completed by the kernel.
+    pub tx_completed: Counter,
+    /// Requests dropped: no socket for the port.
+    pub tx_unknown_port: Counter,
+    /// Requests dropped: no free UMEM frame.
+    pub tx_no_free_frame: Counter,
+    /// Requests dropped: frame too long for a UMEM frame.
+    pub tx_too_long: Counter,
+    /// Passes on which the TX ring could not take every pending frame.
+    pub tx_ring_full: Counter,
+    /// Kick errors.
+    pub tx_kick_errors: Counter,
+    /// TX reports dropped because the report lane was full.
+    pub tx_report_queue_full: Counter,
+}
+
+/// A plain copy of [`WorkerCounters`] for display and assertions.
+#[allow(missing_docs)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    pub loops: u64,
+    pub rx_frames: u64,
+    pub rx_l2: u64,
+    pub rx_udp4: u64,
+    pub rx_udp6: u64,
+    pub rx_vlan: u64,
+    pub rx_no_metadata: u64,
+    pub rx_too_long: u64,
+    pub rx_decided_drop: u64,
+    pub rx_to_control: u64,
+    pub rx_queue_full: u64,
+    pub fill_ring_shortfall: u64,
+    pub tx_requests: u64,
+    pub tx_frames: u64,
+    pub tx_completed: u64,
+    pub tx_unknown_port: u64,
+    pub tx_no_free_frame: u64,
+    pub tx_too_long: u64,
+    pub tx_ring_full: u64,
+    pub tx_kick_errors: u64,
+    pub tx_report_queue_full: u64,
+}
+
+impl WorkerCounters {
+    /// Reads every counter.
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            loops: self.loops.get(),
+            rx_frames: self.rx_frames.get(),
+            rx_l2: self.rx_l2.get(),
+            rx_udp4: self.rx_udp4.get(),
+            rx_udp6: self.rx_udp6.get(),
+            rx_vlan: self.rx_vlan.get(),
+            rx_no_metadata: self.rx_no_metadata.get(),
+            rx_too_long: self.rx_too_long.get(),
+            rx_decided_drop: self.rx_decided_drop.get(),
+            rx_to_control: self.rx_to_control.get(),
+            rx_queue_full: self.rx_queue_full.get(),
+            fill_ring_shortfall: self.fill_ring_shortfall.get(),
+            tx_requests: self.tx_requests.get(),
+            tx_frames: self.tx_frames.get(),
+            tx_completed: self.tx_completed.get(),
+            tx_unknown_port: self.tx_unknown_port.get(),
+            tx_no_free_frame: self.tx_no_free_frame.get(),
+            tx_too_long: self.tx_too_long.get(),
+            tx_ring_full: self.tx_ring_full.get(),
+            tx_kick_errors: self.tx_kick_errors.get(),
+            tx_report_queue_full: self.tx_report_queue_full.get(),
+        }
+    }
+}
+
+/// What the metadata and the worker know about a received frame, for [`Decide`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxInfo {
+    /// Ingress port.
+    pub port: PortId,
+    /// RX queue.
+    pub queue_id: u32,
+    /// Carriage.
+    pub transport: Transport,
+    /// VLAN-tagged.
+    pub vlan: bool,
+    /// UDP port 319.
+    pub udp_event: bool,
+    /// Timestamps.
+    pub ts: RxTimestamps,
+}
+
+/// The per-frame verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Copy the frame up to control.
+    ToControl,
+    /// Drop it (counted as `rx_decided_drop`).
+    Drop,
+}
+
+/// The per-frame decision hook: a pure function of the frame bytes and what is known about it.
+/// The fast path (answering Pdelay_Req/Delay_Req, TC residence correction) extends this.
+pub trait Decide: Send + 'static {
+    /// Decides what happens to one received frame.
+    fn decide(&mut self, frame: &[u8], info: &RxInfo) -> Decision;
+}
+
+/// Sends every frame up to control.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ToControl;
+
+impl Decide for ToControl {
+    #[inline]
+    fn decide(&mut self, _frame: &[u8], _info: &RxInfo) -> Decision {
+        Decision::ToControl
+    }
+}
+
+/// What a worker does when a pass found nothing to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum IdlePolicy {
+    /// Spin (lowest latency; the core is dedicated).
+    #[default]
+    BusyPoll,
+    /// `sched_yield` after this many empty passes (shared cores, tests).
+    YieldAfter(u32),
+}
+
+/// Worker settings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Core to pin to (`core_affinity` id); `None` leaves the thread unpinned.
+    pub core: Option<usize>,
+    /// Idle behaviour.
+    pub idle: IdlePolicy,
+}
+
+/// A running worker.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: Arc<AtomicBool>,
+    counters: Arc<CachePadded<WorkerCounters>>,
+    link: Arc<Link>,
+    pinned: bool,
+    thread: Option<JoinHandle<Vec<XskSocket>>>,
+}
+
+impl WorkerHandle {
+    /// The worker's counters.
+    pub fn counters(&self) -> &WorkerCounters {
+        &self.counters
+    }
+
+    /// The worker's lanes.
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
+    /// Whether pinning to the requested core succeeded (false when none was requested).
+    pub fn pinned(&self) -> bool {
+        self.pinned
+    }
+
+    /// Asks the worker to stop and waits for it, returning its sockets.
+    pub fn stop(mut self) -> Vec<XskSocket> {
+        self.stop.store(true, Ordering::Release);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        // Release: pairs with the worker's Acquire load of the flag.
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts a worker thread owning `sockets`, talking to control through `link`.
+pub fn spawn<D: Decide>(
+    name: &str,
+    cfg: WorkerConfig,
+    sockets: Vec<XskSocket>,
+    link: Arc<Link>,
+    decide: D,
+) -> std::io::Result<WorkerHandle> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(CachePadded::new(WorkerCounters::default()));
+    let (pin_tx, pin_rx) = std::sync::mpsc::channel();
+    let thread = {
+        let stop = stop.clone();
+        let counters = counters.clone();
+        let link = link.clone();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let pinned = cfg
+                    .core
+                    .is_some_and(|id| core_affinity::set_for_current(core_affinity::CoreId { id }));
+                let _ = pin_tx.send(pinned);
+                let mut w = Worker {
+                    sockets,
+                    link,
+                    counters,
+                    decide,
+                };
+                w.run(&stop, cfg.idle);
+                w.sockets
+            })?
+    };
+    let pinned = pin_rx.recv().unwrap_or(false);
+    Ok(WorkerHandle {
+        stop,
+        counters,
+        link,
+        pinned,
+        thread: Some(thread),
+    })
+}
+
+/// The loop state. Public so that benchmarks and tests can drive passes on their own thread.
+pub struct Worker<D> {
+    sockets: Vec<XskSocket>,
+    link: Arc<Link>,
+    counters: Arc<CachePadded<WorkerCounters>>,
+    decide: D,
+}
+
+impl<D> core::fmt::Debug for Worker<D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Worker")
+            .field("sockets", &self.sockets)
+            .finish_non_exhaustive()
+    }
+}
+
+/// TX requests taken from the down lane per pass.
+const TX_BATCH: usize = 64;
+
+impl<D: Decide> Worker<D> {
+    /// A worker that the caller drives with [`Self::pass`].
+    pub fn new(sockets: Vec<XskSocket>, link: Arc<Link>, decide: D) -> Self {
+        Worker {
+            sockets,
+            link,
+            counters: Arc::new(CachePadded::new(WorkerCounters::default())),
+            decide,
+        }
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> &WorkerCounters {
+        &self.counters
+    }
+
+    /// Sockets.
+    pub fn sockets(&self) -> &[XskSocket] {
+        &self.sockets
+    }
+
+    fn run(&mut self, stop: &AtomicBool, idle: IdlePolicy) {
+        let mut empty = 0u32;
+        // Acquire: pairs with the Release store in WorkerHandle::stop/drop.
+        while !stop.load(Ordering::Acquire) {
+            if self.pass() == 0 {
+                empty = empty.saturating_add(1);
+                match idle {
+                    IdlePolicy::BusyPoll => core::hint::spin_loop(),
+                    IdlePolicy::YieldAfter(n) => {
+                        if empty >= n {
+                            std::thread::yield_now();
+                        } else {
+                            core::hint::spin_loop();
+                        }
+                    }
+                }
+            } else {
+                empty = 0;
+            }
+        }
+        // Drain what is in flight so tokens are answered before the sockets go away.
+        for _ in 0..16 {
+            if self.pass() == 0 {
+                break;
+            }
+        }
+    }
+
+    /// One pass over every socket: RX batch, TX requests, flush, completions. Returns the
+    /// amount of work done (0 = idle).
+    #[inline]
+    pub fn pass(&mut self) -> usize {
+        let c = &**self.counters;
+        c.loops.inc();
+        let mut work = 0;
+        let link = &*self.link;
+        let decide = &mut self.decide;
+        for s in self.sockets.iter_mut() {
+            let port = s.port();
+            let queue_id = s.status().queue_id;
+            // Read once per batch, after the ring handed the batch over.
+            let mut user_tai_ns = 0;
+            work += s.poll_rx(|f: RxFrame<'_>| {
+                if user_tai_ns == 0 {
+                    user_tai_ns = clock_tai_ns();
+                }
+                handle_rx(c, link, decide, port, queue_id, user_tai_ns, &f);
+            });
+        }
+
+        for _ in 0..TX_BATCH {
+            let Some(req) = link.tx_down.pop() else { break };
+            work += 1;
+            c.tx_requests.inc();
+            let Some(s) = self.sockets.iter_mut().find(|s| s.port() == req.port) else {
+                c.tx_unknown_port.inc();
+                report(
+                    c,
+                    link,
+                    req.port,
+                    req.token,
+                    TxOutcome::Dropped(crate::handoff::TxDropReason::UnknownPort),
+                );
+                continue;
+            };
+            if s.tx_free_frames() == 0 {
+                // Reclaim before giving up on the request.
+                s.poll_completions(|token, outcome| {
+                    c.tx_completed.inc();
+                    report(c, link, req.port, token, outcome);
+                });
+            }
+            if let Err(reason) = s.enqueue_tx(req.token, req.frame.as_slice()) {
+                match reason {
+                    crate::handoff::TxDropReason::NoFreeFrame => c.tx_no_free_frame.inc(),
+                    crate::handoff::TxDropReason::TooLong => c.tx_too_long.inc(),
+                    _ => {}
+                }
+                report(c, link, req.port, req.token, TxOutcome::Dropped(reason));
+            }
+        }
+
+        for s in self.sockets.iter_mut() {
+            let port = s.port();
+            let sent = s.flush_tx();
+            c.tx_frames.add(sent as u64);
+            work += sent;
+            work += s.poll_completions(|token, outcome| {
+                c.tx_completed.inc();
+                report(c, link, port, token, outcome);
+            });
+            let ev = s.take_events();
+            c.fill_ring_shortfall.add(ev.fill_shortfall);
+            c.tx_ring_full.add(ev.tx_ring_full);
+            c.tx_kick_errors.add(ev.kick_errors);
+        }
+        work
+    }
+}
+
+#[inline]
+fn report(
+    c: &WorkerCounters,
+    link: &Link,
+    port: PortId,
+    token: crate::handoff::TxToken,
+    outcome: TxOutcome,
+) {
+    if !link.tx_reports_up.push(TxReport {
+        port,
+        token,
+        outcome,
+    }) {
+        c.tx_report_queue_full.inc();
+    }
+}
+
+#[inline]
+fn handle_rx<D: Decide>(
+    c: &WorkerCounters,
+    link: &Link,
+    decide: &mut D,
+    port: PortId,
+    queue_id: u32,
+    user_tai_ns: u64,
+    f: &RxFrame<'_>,
+) {
+    c.rx_frames.inc();
+    let meta = f.meta.as_ref();
+    let transport = transport_of(meta);
+    match transport {
+        Transport::Ethernet => c.rx_l2.inc(),
+        Transport::Udp4 => c.rx_udp4.inc(),
+        Transport::Udp6 => c.rx_udp6.inc(),
+        Transport::Unknown => {}
+    }
+    let vlan = vlan_of(meta);
+    if vlan {
+        c.rx_vlan.inc();
+    }
+    if meta.is_none() {
+        c.rx_no_metadata.inc();
+    }
+    let info = RxInfo {
+        port,
+        queue_id,
+        transport,
+        vlan,
+        udp_event: event_of(meta),
+        ts: RxTimestamps {
+            xdp_tai_ns: meta.and_then(|m| m.tai_ns()),
+            hw_ns: meta.and_then(|m| m.hw_ns()),
+            user_tai_ns,
+        },
+    };
+    match decide.decide(f.data, &info) {
+        Decision::Drop => c.rx_decided_drop.inc(),
+        Decision::ToControl => {
+            let Ok(frame) = FrameBuf::from_slice(f.data) else {
+                c.rx_too_long.inc();
+                return;
+            };
+            let msg = RxMessage {
+                port,
+                queue_id,
+                transport,
+                vlan,
+                udp_event: info.udp_event,
+                ts: info.ts,
+                frame,
+            };
+            if link.rx_up.push(msg) {
+                c.rx_to_control.inc();
+            } else {
+                c.rx_queue_full.inc();
+            }
+        }
+    }
+}
