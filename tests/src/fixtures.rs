@@ -117,6 +117,59 @@ impl FieldsTable {
     }
 }
 
+/// One captured frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Capture time since the Unix epoch.
+    pub timestamp: std::time::Duration,
+    /// The frame from its Ethernet header on.
+    pub data: Vec<u8>,
+}
+
+/// Reads every packet of a pcapng or pcap file (format from its magic number).
+pub fn read_capture(path: &Path) -> Result<Vec<Frame>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bad = |e: pcap_file::PcapError| Error::Parse {
+        tool: "pcap reader",
+        detail: format!("{}: {e}", path.display()),
+    };
+    let mut frames = Vec::new();
+    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        let mut r = pcap_file::pcapng::PcapNgReader::new(&bytes[..]).map_err(bad)?;
+        while let Some(block) = r.next_block() {
+            match block.map_err(bad)? {
+                pcap_file::pcapng::Block::EnhancedPacket(p) => frames.push(Frame {
+                    timestamp: p.timestamp,
+                    data: p.data.into_owned(),
+                }),
+                pcap_file::pcapng::Block::SimplePacket(p) => frames.push(Frame {
+                    timestamp: std::time::Duration::ZERO,
+                    data: p.data.into_owned(),
+                }),
+                _ => {}
+            }
+        }
+    } else {
+        let mut r = pcap_file::pcap::PcapReader::new(&bytes[..]).map_err(bad)?;
+        while let Some(p) = r.next_packet() {
+            let p = p.map_err(bad)?;
+            frames.push(Frame {
+                timestamp: p.timestamp,
+                data: p.data.into_owned(),
+            });
+        }
+    }
+    Ok(frames)
+}
+
+/// The frames of fixture `name` (every frame is PTP: row i of its table is frame i).
+pub fn fixture_frames(name: &str) -> Result<Vec<Frame>> {
+    read_capture(&capture_path(name))
+}
+
 /// Parses a tshark integer as printed in the tables: decimal or `0x` hex.
 pub fn parse_int(s: &str) -> Option<i128> {
     match s.strip_prefix("0x") {
@@ -128,6 +181,52 @@ pub fn parse_int(s: &str) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fixture_has_its_frames_and_a_matching_table() {
+        for name in PTP4L_FIXTURES {
+            let frames = fixture_frames(name).unwrap();
+            let table = FieldsTable::fixture(name).unwrap();
+            assert_eq!(frames.len(), table.rows.len(), "{name}");
+            for (i, f) in frames.iter().enumerate() {
+                assert_eq!(
+                    table.get(i, "frame.number"),
+                    Some((i + 1).to_string().as_str())
+                );
+                assert_eq!(
+                    table.get(i, "frame.len"),
+                    Some(f.data.len().to_string().as_str()),
+                    "{name} frame {}",
+                    i + 1
+                );
+            }
+            let types = table.values("ptp.v2.messagetype");
+            for t in ["0x00", "0x08", "0x0b", "0x0d"] {
+                assert!(types.contains(&t), "{name} has no messageType {t}");
+            }
+            let (e2e, p2p) = (types.contains(&"0x01"), types.contains(&"0x02"));
+            assert!(e2e != p2p, "{name}: exactly one delay mechanism expected");
+        }
+    }
+
+    #[test]
+    fn fixture_tables_match_what_tshark_reads_from_the_captures() {
+        // The tables are what unit tests without tshark compare against; prove they are current.
+        for name in PTP4L_FIXTURES {
+            let table = FieldsTable::fixture(name).unwrap();
+            let cols: Vec<&str> = table.columns.iter().map(String::as_str).collect();
+            let fresh =
+                crate::tshark::fields_filtered(&capture_path(name), Some("ptp"), &cols).unwrap();
+            assert_eq!(
+                fresh, table.rows,
+                "{name}.tsv is stale: rerun capture-fixtures"
+            );
+            assert_eq!(
+                crate::tshark::dissector_errors(&capture_path(name)).unwrap(),
+                Vec::<String>::new()
+            );
+        }
+    }
 
     #[test]
     fn parses_table_and_rejects_ragged_rows() {

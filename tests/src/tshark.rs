@@ -109,6 +109,9 @@ pub const FIXTURE_FIELDS: &[&str] = &[
     "ptp.v2.mm.managementId",
 ];
 
+/// How long [`Capture::stop`] lets dumpcap drain the kernel's packet ring before stopping it.
+pub const STOP_DRAIN: Duration = Duration::from_millis(500);
+
 /// File format of a capture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CaptureFormat {
@@ -214,6 +217,12 @@ impl Capture {
 
     /// Stops the capture (SIGINT, so dumpcap flushes and closes the file) and returns its path.
     pub fn stop(mut self) -> Result<PathBuf> {
+        // dumpcap reads the kernel's packet ring in blocks that are handed over when full or
+        // after a timeout; on SIGINT it exits without the partial block, losing the last
+        // frames. Waiting past the block timeout first keeps them.
+        if !self.finished() {
+            std::thread::sleep(STOP_DRAIN);
+        }
         self.proc.stop_with(Signal::INT, Duration::from_secs(5));
         let _ = std::fs::remove_file(&self.log);
         Ok(self.path.clone())
@@ -315,4 +324,75 @@ pub fn write_fields_tsv(capture: &Path, fields: &[&str], dest: &Path) -> Result<
         source,
     })?;
     Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `hex` (one frame, bytes separated by spaces) to a pcap with text2pcap.
+    fn pcap_from_hex(dir: &Path, hex: &str) -> PathBuf {
+        let txt = dir.join("frame.txt");
+        let pcap = dir.join("frame.pcap");
+        std::fs::write(&txt, format!("0000 {hex}\n")).unwrap();
+        run(Command::new("text2pcap").args(["-q"]).arg(&txt).arg(&pcap)).unwrap();
+        pcap
+    }
+
+    #[test]
+    fn dissector_errors_flags_a_truncated_sync_and_passes_a_good_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // Ethernet to 01:1b:19:00:00:00, ethertype 0x88f7, then only 8 of Sync's 44 bytes.
+        let eth = "01 1b 19 00 00 00 02 00 00 00 00 01 88 f7";
+        let bad = pcap_from_hex(dir.path(), &format!("{eth} 00 02 00 2c 00 00 00 00"));
+        let errs = dissector_errors(&bad).unwrap();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("Malformed"), "{errs:?}");
+
+        // A complete two-step Sync, sequenceId 0x1234, correction 1.5 ns.
+        let good = format!(
+            "{eth} 00 02 00 2c 00 00 02 00 00 00 00 00 00 01 80 00 00 00 00 00 \
+             02 00 00 ff fe 00 00 01 00 01 12 34 00 00 00 00 00 00 00 00 00 00 00 00"
+        );
+        let good = pcap_from_hex(dir.path(), &good);
+        assert!(dissector_errors(&good).unwrap().is_empty());
+        let rows = fields(
+            &good,
+            &[
+                "ptp.v2.messagetype",
+                "ptp.v2.sequenceid",
+                "ptp.v2.correction.ns",
+                "ptp.v2.correction.subns",
+                "ptp.v2.flags.twostep",
+            ],
+        )
+        .unwrap();
+        // tshark prints correctionField's sub-ns part as a fraction of a ns, not in 2^-16 units.
+        assert_eq!(rows, vec![vec!["0x00", "4660", "1", "0.5", "1"]]);
+        assert_eq!(message_types(&good).unwrap(), vec![message_type::SYNC]);
+        assert_eq!(count(&good, "ptp.v2.messagetype == 0x0b").unwrap(), 0);
+    }
+
+    #[test]
+    fn capture_records_traffic_sent_after_start() {
+        if !crate::require_root() {
+            return;
+        }
+        let lab = crate::netns::Lab::pair("cap").unwrap();
+        let (a, b) = (lab.node(0), lab.node(1));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("icmp.pcap");
+        let opts = CaptureOptions {
+            filter: Some("icmp".into()),
+            max_packets: None,
+            format: CaptureFormat::Pcap,
+        };
+        let cap = Capture::start(&b.ns, &b.ifname, &file, &opts).unwrap();
+        a.ns.run("ping", &["-c2", "-i0.2", "-W2", &b.ipv4.to_string()])
+            .unwrap();
+        let file = cap.stop().unwrap();
+        // Two echo requests and two replies, and nothing but ICMP.
+        assert_eq!(count(&file, "icmp").unwrap(), 4);
+        assert_eq!(fields(&file, &["frame.number"]).unwrap().len(), 4);
+    }
 }
