@@ -37,6 +37,13 @@ pub enum Error {
         status: ExitStatus,
         stderr: String,
     },
+    /// A daemon the harness started (ptp4l, dumpcap) exited before it was up.
+    #[error("`{command}` exited at start ({status}): {output}")]
+    StartFailed {
+        command: String,
+        status: ExitStatus,
+        output: String,
+    },
     /// A file the harness reads or writes could not be accessed.
     #[error("{path}: {source}")]
     Io {

@@ -387,10 +387,11 @@ impl Ptp4l {
         let start = Instant::now();
         while !p.uds.exists() {
             if let Some(st) = p.proc.try_wait()? {
-                return Err(Error::Invalid(format!(
-                    "ptp4l exited at start ({st}): {}",
-                    p.log_text().trim()
-                )));
+                return Err(Error::StartFailed {
+                    command: p.proc.command().to_owned(),
+                    status: st,
+                    output: p.log_text().trim().to_owned(),
+                });
             }
             if start.elapsed() > Duration::from_secs(5) {
                 return Err(Error::Timeout {

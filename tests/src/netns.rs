@@ -38,18 +38,29 @@ pub fn is_root() -> bool {
 /// "skipping: needs root" and returns false, unless `XPTP_REQUIRE_ROOT=1` is set, in which case
 /// it panics: CI must not silently skip the lab tests.
 pub fn require_root() -> bool {
-    if is_root() {
-        return true;
+    match root_gate(is_root(), std::env::var(REQUIRE_ROOT_ENV).ok().as_deref()) {
+        Ok(true) => true,
+        Ok(false) => {
+            eprintln!("skipping: needs root");
+            false
+        }
+        Err(msg) => panic!("{msg}"),
     }
-    if std::env::var(REQUIRE_ROOT_ENV).as_deref() == Ok("1") {
-        panic!(
+}
+
+/// The decision of [`require_root`]: run, skip, or fail with a message.
+fn root_gate(is_root: bool, require_env: Option<&str>) -> Result<bool, String> {
+    if is_root {
+        Ok(true)
+    } else if require_env == Some("1") {
+        Err(format!(
             "this test needs root (network namespaces, veth, ptp4l) and {REQUIRE_ROOT_ENV}=1 \
              forbids skipping it: run the tests as root (sudo -E cargo test -p xptp-tests) or \
              unset {REQUIRE_ROOT_ENV}"
-        );
+        ))
+    } else {
+        Ok(false)
     }
-    eprintln!("skipping: needs root");
-    false
 }
 
 /// Names of existing namespaces that start with [`NS_PREFIX`] (from `ip netns list`).
@@ -516,6 +527,36 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_gate_skips_or_fails_as_configured() {
+        assert_eq!(root_gate(true, Some("1")), Ok(true));
+        assert_eq!(root_gate(false, None), Ok(false));
+        assert_eq!(root_gate(false, Some("0")), Ok(false));
+        let msg = root_gate(false, Some("1")).unwrap_err();
+        assert!(
+            msg.contains("needs root") && msg.contains(REQUIRE_ROOT_ENV),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn namespaces_are_deleted_when_a_test_panics() {
+        if !require_root() {
+            return;
+        }
+        let names = std::sync::Mutex::new(Vec::new());
+        let r = std::panic::catch_unwind(|| {
+            let lab = Lab::pair("panic").unwrap();
+            names.lock().unwrap().extend(lab.namespace_names());
+            panic!("test failure while the lab is up");
+        });
+        assert!(r.is_err());
+        let names = names.into_inner().unwrap();
+        assert_eq!(names.len(), 2);
+        let left = leftover_namespaces_of_this_process().unwrap();
+        assert!(names.iter().all(|n| !left.contains(n)), "{left:?}");
+    }
 
     #[test]
     fn describe_quotes_arguments_with_spaces() {

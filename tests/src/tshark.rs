@@ -182,10 +182,11 @@ impl Capture {
                 break;
             }
             if let Some(st) = proc.try_wait()? {
-                return Err(Error::Invalid(format!(
-                    "dumpcap exited at start ({st}): {}",
-                    log_text.trim()
-                )));
+                return Err(Error::StartFailed {
+                    command: proc.command().to_owned(),
+                    status: st,
+                    output: log_text.trim().to_owned(),
+                });
             }
             if start.elapsed() > Duration::from_secs(10) {
                 return Err(Error::Timeout {

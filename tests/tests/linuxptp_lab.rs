@@ -150,3 +150,25 @@ fn udp6_e2e_master_and_free_running_slave_reach_slave() {
         assert!(has(&t, ty), "no {ty} in capture: {t:?}");
     }
 }
+
+#[test]
+fn ptp4l_start_failure_names_the_cause() {
+    if !xptp_tests::require_root() {
+        return;
+    }
+    let lab = Lab::pair("badif").expect("build lab");
+    let n = lab.node(0);
+    let cfg = Ptp4lConfig::master(Transport::L2, DelayMechanism::E2E);
+    let err = Ptp4l::spawn(&n.ns, "nosuchif0", &cfg)
+        .unwrap_err()
+        .to_string();
+    // The command line (with the interface) and ptp4l's own complaint.
+    assert!(
+        err.contains("exited at start") && err.contains("-i nosuchif0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("No such device"),
+        "error should quote ptp4l's log: {err}"
+    );
+}
