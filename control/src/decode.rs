@@ -97,11 +97,7 @@ pub fn decode_reader<R: Read>(
         .read_exact(&mut magic)
         .map_err(|e| not_capture(format!("cannot read the file magic: {e}")))?;
     let chained = io::Cursor::new(magic).chain(reader);
-    let mut dec = Decoder {
-        format,
-        out,
-        summary: Summary::default(),
-    };
+    let mut dec = Decoder::new(format, out);
     match magic {
         [0x0a, 0x0d, 0x0d, 0x0a] => {
             let mut r = PcapNgReader::new(chained).map_err(|e| not_capture(e.to_string()))?;
@@ -186,10 +182,42 @@ fn to_ethernet(link: DataLink, data: &[u8]) -> Option<Vec<u8>> {
     Some(eth)
 }
 
-struct Decoder<'w> {
+/// Turns frames into lines one at a time: what [`decode_reader`] does for a capture, usable on
+/// frames from any other source (the live datapath in `xptp watch`).
+pub struct Decoder<'w> {
     format: Format,
     out: &'w mut dyn Write,
     summary: Summary,
+}
+
+impl std::fmt::Debug for Decoder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("format", &self.format)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'w> Decoder<'w> {
+    /// A decoder writing to `out`.
+    pub fn new(format: Format, out: &'w mut dyn Write) -> Self {
+        Decoder {
+            format,
+            out,
+            summary: Summary::default(),
+        }
+    }
+
+    /// Decodes one Ethernet frame stamped `time` (any epoch the caller chooses) into a line.
+    pub fn ethernet_frame(&mut self, time: Duration, data: &[u8]) -> Result<(), DecodeError> {
+        self.packet(time, DataLink::ETHERNET, data)
+    }
+
+    /// The counts so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
 }
 
 fn fmt_time(t: Duration) -> String {
@@ -387,7 +415,8 @@ impl Decoder<'_> {
         self.emit_line(text, v)
     }
 
-    fn finish(mut self) -> Result<Summary, DecodeError> {
+    /// Writes the summary line and returns the counts.
+    pub fn finish(mut self) -> Result<Summary, DecodeError> {
         let s = &self.summary;
         let types = s
             .by_type

@@ -17,3 +17,4 @@ pub mod profile;
 pub mod servo;
 pub mod time;
 pub mod utc;
+pub mod watch;

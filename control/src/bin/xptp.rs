@@ -4,7 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
 use xptp_control::decode::{decode_file, Format};
+use xptp_control::watch::{watch, WatchOptions};
+use xptp_ebpf::AttachMode;
 
 /// xptp: a kernel-bypass IEEE 1588-2019 PTP appliance.
 #[derive(Debug, Parser)]
@@ -24,6 +30,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Attach the XDP/AF_XDP datapath to an interface and print every PTP frame it receives,
+    /// with its XDP-ingress timestamp, then what was steered, dropped and how fast (root).
+    Watch {
+        /// Interface to attach to.
+        #[arg(short = 'i', long = "interface")]
+        ifname: String,
+        /// RX queue for the AF_XDP socket.
+        #[arg(long, default_value_t = 0)]
+        queue: u32,
+        /// XDP attach mode.
+        #[arg(long, value_enum, default_value = "auto")]
+        mode: ModeArg,
+        /// Try the NIC hardware RX-timestamp build of the XDP program first.
+        #[arg(long)]
+        hw_timestamps: bool,
+        /// Pin the datapath worker to this core.
+        #[arg(long)]
+        core: Option<usize>,
+        /// Stop after N PTP frames.
+        #[arg(short = 'c', long)]
+        count: Option<u64>,
+        /// Stop after this many seconds.
+        #[arg(short = 't', long)]
+        seconds: Option<f64>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Auto,
+    Native,
+    Skb,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,6 +77,49 @@ fn main() -> anyhow::Result<()> {
             decode_file(&file, format, &mut out)
                 .with_context(|| format!("xptp decode {}", file.display()))?;
             out.flush().context("writing to stdout")?;
+        }
+        Command::Watch {
+            ifname,
+            queue,
+            mode,
+            hw_timestamps,
+            core,
+            count,
+            seconds,
+            json,
+        } => {
+            tracing_subscriber::fmt()
+                .with_writer(io::stderr)
+                .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, stop.clone())
+                    .context("installing the SIGINT/SIGTERM handler")?;
+            }
+            let opts = WatchOptions {
+                ifname,
+                queue,
+                mode: match mode {
+                    ModeArg::Auto => AttachMode::Auto,
+                    ModeArg::Native => AttachMode::Native,
+                    ModeArg::Skb => AttachMode::Skb,
+                },
+                hw_timestamps,
+                core,
+                count,
+                duration: seconds.map(Duration::from_secs_f64),
+                format: if json { Format::Json } else { Format::Text },
+            };
+            let stdout = io::stdout();
+            let mut out = io::LineWriter::new(stdout.lock());
+            let report = watch(&opts, &stop, &mut out)
+                .with_context(|| format!("xptp watch -i {}", opts.ifname))?;
+            eprint!("{report}");
         }
     }
     Ok(())
