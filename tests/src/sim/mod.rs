@@ -44,7 +44,10 @@ pub use engine::{NodeStats, SimError, Simulator, StateChange};
 pub use link::{Direction, DirectionStats, LinkConfig, LinkId, NodeId, PortRef};
 pub use node::{NodeConfig, NodeCtx, SimNode};
 pub use oscillator::{Oscillator, OscillatorConfig};
-pub use report::{convergence_time, Reference, ServoTable, ServoTableSpec, TeSeries, WindowStats};
+pub use report::{
+    convergence_time, Reference, ScenarioRun, ServoTable, ServoTableSpec, TeSeries, WindowStats,
+    README_COLUMNS,
+};
 pub use rng::{Noise, SimRng, Stream};
 pub use tc::{TcMode, TransparentClock};
 

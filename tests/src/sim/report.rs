@@ -148,6 +148,29 @@ pub struct ServoTableSpec {
     pub converge_limit_ns: i64,
 }
 
+impl ServoTableSpec {
+    /// The README table: PI (linuxptp defaults, the baseline), linreg, Kalman; 10 000 s per
+    /// run with statistics over the last 9 000 s; convergence to |TE| < 1 µs; three seeds.
+    pub fn readme() -> Self {
+        ServoTableSpec {
+            servos: ServoKind::ALL.to_vec(),
+            seeds: vec![1, 2, 3],
+            duration_ns: 10_000 * 1_000_000_000,
+            measure_ns: 9_000 * 1_000_000_000,
+            converge_limit_ns: 1_000,
+        }
+    }
+}
+
+/// The README table's columns: timestamp noise (8 ns hardware, 1 µs + 1 % 50 µs outliers
+/// software) × path (one hop, 15 E2E TCs). The slave starts 1 ms off at +50 ppm.
+pub const README_COLUMNS: [&str; 4] = [
+    "hardware timestamps (8 ns), one hop",
+    "hardware timestamps (8 ns), 15 transparent clocks",
+    "software timestamps (1 µs + 1 % 50 µs outliers), one hop",
+    "software timestamps (1 µs + 1 % 50 µs outliers), 15 transparent clocks",
+];
+
 /// One cell of the table.
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub struct ServoResult {
@@ -281,6 +304,13 @@ impl ServoTable {
             s.push('\n');
         }
         s
+    }
+}
+
+impl ServoTable {
+    /// Writes [`ServoTable::to_markdown`] to `path` (for the README).
+    pub fn write_markdown(&self, path: &std::path::Path) -> std::io::Result<()> {
+        std::fs::write(path, self.to_markdown())
     }
 }
 

@@ -65,3 +65,46 @@ fn different_seeds_give_different_runs() {
         b.time_error_series(slave).unwrap().samples
     );
 }
+
+/// A node that never consumes its expired timer.
+#[derive(Debug)]
+struct Stuck;
+
+impl crate::sim::SimNode for Stuck {
+    fn handle_message(
+        &mut self,
+        _: &crate::sim::NodeCtx,
+        _: u16,
+        _: &[u8],
+        _: i64,
+    ) -> Vec<xptp_control::port::Action> {
+        Vec::new()
+    }
+    fn handle_tx_timestamp(
+        &mut self,
+        _: &crate::sim::NodeCtx,
+        _: xptp_control::port::TxToken,
+        _: i64,
+    ) -> Vec<xptp_control::port::Action> {
+        Vec::new()
+    }
+    fn handle_timer(&mut self, _: &crate::sim::NodeCtx) -> Vec<xptp_control::port::Action> {
+        Vec::new()
+    }
+    fn poll_timeout(&self) -> Option<xptp_control::time::Instant> {
+        Some(xptp_control::time::Instant(0))
+    }
+}
+
+#[test]
+fn a_node_that_never_consumes_its_timer_is_reported_not_spun_forever() {
+    let mut sim = Simulator::new(1);
+    sim.add_node(NodeConfig::new("stuck", 1), Stuck);
+    match sim.run_until(SEC) {
+        Err(crate::sim::SimError::Livelock { node, at_ns }) => {
+            assert_eq!(node, "stuck");
+            assert_eq!(at_ns, 0);
+        }
+        other => panic!("expected a livelock, got {other:?}"),
+    }
+}

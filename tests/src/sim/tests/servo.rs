@@ -81,3 +81,23 @@ fn pi_locks_through_fifteen_transparent_clocks_with_hardware_noise() {
     assert!(w.max_ns < 250.0, "{w:?}");
     assert!(w.mean_ns.abs() < 15.0, "no bias: {w:?}");
 }
+
+/// Not a test of speed (nothing asserted on wall-clock time): prints how long 10 000 s of a
+/// 15-TC chain take, for the report. Run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_speed_of_a_long_run() {
+    let started = std::time::Instant::now();
+    let (mut sim, slave) = pair(1, ServoKind::Kalman, 15, Noise::software());
+    sim.run_until(10_000 * SEC).unwrap();
+    let w = WindowStats::of(
+        sim.time_error_series(slave).unwrap(),
+        1_000 * SEC,
+        10_000 * SEC,
+    );
+    println!(
+        "10 000 s, 15 TCs: {} trace events in {:?}; {w:?}",
+        sim.trace().len(),
+        started.elapsed()
+    );
+}
