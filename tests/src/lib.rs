@@ -10,10 +10,13 @@
 //! - [`linuxptp`]: ptp4l instances from generated configs, their logs, and pmc.
 //! - [`tshark`]: packet captures and tshark field extraction / dissector checks.
 //! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
+//! - [`sim`]: the deterministic discrete-event network simulator (seeded oscillators, links,
+//!   timestamping noise, transparent clocks) that drives the sans-IO core in simulated time.
 
 pub mod fixtures;
 pub mod linuxptp;
 pub mod netns;
+pub mod sim;
 pub mod tshark;
 
 use std::path::PathBuf;

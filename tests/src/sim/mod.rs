@@ -1,0 +1,59 @@
+//! A deterministic discrete-event network simulator for the sans-IO protocol core and the
+//! clock servos: whole PTP networks run in simulated integer nanoseconds, far faster than real
+//! time, and every run is a pure function of its seed.
+//!
+//! - [`engine`]: the event queue and [`Simulator`]: nodes, links, frames, timers, clock
+//!   actions, time-error sampling, scripted events;
+//! - [`node`]: the [`SimNode`] trait (mirrors the core's `handle_message` /
+//!   `handle_tx_timestamp` / `handle_timer` / `poll_timeout`, emitting the core's own
+//!   [`Action`](xptp_control::port::Action)s) and [`NodeConfig`];
+//! - [`oscillator`]: per-node oscillator (offset, frequency error, random-walk wander) and the
+//!   disciplined PTP clock (the control crate's `VirtualClock`);
+//! - [`link`]: point-to-point links with delay, asymmetry, jitter, loss;
+//! - [`rng`]: seeded streams and the noise distributions (hardware/software timestamping);
+//! - [`tc`]: a one-step E2E/P2P transparent clock editing real PTP messages;
+//! - [`testnodes`]: reflector, sync source, sink, and the servo "measurement pair";
+//! - [`report`]: time-error series, convergence and steady-state statistics, the servo table;
+//! - [`trace`]: the digest (and optional list) of everything that happened.
+//!
+//! Frames on the simulated wire are PTP messages (no Ethernet/UDP framing), as the core's
+//! `Action::Send` produces them.
+//!
+//! # Plugging in the port core
+//! Wrap the core in a type implementing [`SimNode`] whose handlers forward to the core's
+//! `handle_message(now, port, bytes, rx_timestamp)`, `handle_tx_timestamp(token, t)`,
+//! `handle_timer(now)` and `poll_timeout()` (converting `i64` timestamps if the core takes
+//! another type), and return its actions unchanged. The engine executes `Send` (with TX
+//! timestamp tokens), `AdjustClock` (on the node's simulated PTP clock at that instant) and
+//! records `PortStateChanged`.
+
+pub mod engine;
+pub mod link;
+pub mod node;
+pub mod oscillator;
+pub mod report;
+pub mod rng;
+pub mod tc;
+pub mod testnodes;
+pub mod trace;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::{NodeStats, SimError, Simulator, StateChange};
+pub use link::{Direction, DirectionStats, LinkConfig, LinkId, NodeId, PortRef};
+pub use node::{NodeConfig, NodeCtx, SimNode};
+pub use oscillator::{Oscillator, OscillatorConfig};
+pub use report::{
+    convergence_time, Reference, ScenarioRun, ServoTable, ServoTableSpec, TeSeries, WindowStats,
+    README_COLUMNS,
+};
+pub use rng::{Noise, SimRng, Stream};
+pub use tc::{TcMode, TransparentClock};
+
+/// Nanoseconds per microsecond.
+pub const US: i64 = 1_000;
+/// Nanoseconds per millisecond.
+pub const MS: i64 = 1_000_000;
+/// Nanoseconds per second.
+pub const SEC: i64 = 1_000_000_000;
