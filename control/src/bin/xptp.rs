@@ -1,12 +1,30 @@
 //! The `xptp` command.
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// xptp: a kernel-bypass IEEE 1588-2019 PTP appliance.
 #[derive(Debug, Parser)]
 #[command(name = "xptp", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Configuration files (ptp4l.conf syntax).
+    #[command(subcommand)]
+    Config(xptp_control::config::cli::ConfigCommand),
+}
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Config(c)) => std::process::exit(xptp_control::config::cli::run(
+            &c,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        )),
+        None => {}
+    }
     Ok(())
 }

@@ -1,0 +1,1 @@
+//! Unit tests of the configuration loader (precedence, key table, golden errors).
