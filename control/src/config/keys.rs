@@ -41,8 +41,8 @@ pub enum Ty {
     Oui,
     /// A clock identity `xxxxxx.xxxx.xxxxxx`.
     ClockId,
-    /// An integer log2 interval in `[-128, 127]` or `ASAP`.
-    FaultInterval,
+    /// An integer in `[min, max]` or `ASAP` (ptp4l's fault intervals).
+    FaultInterval { min: i64, max: i64 },
 }
 
 /// What xptp does with a key.
@@ -183,8 +183,8 @@ pub const KEYS: &[KeyDef] = &[
     k("dscp_general", G, int(0, 63), "0", I),
     k("domainNumber", G, U8, "0", I),
     k("egressLatency", P, I32, "0", I),
-    k("fault_badpeernet_interval", P, Ty::FaultInterval, "16", Uns("detecting several peers on a peer-delay link is not implemented")),
-    k("fault_reset_interval", P, Ty::FaultInterval, "4", I),
+    k("fault_badpeernet_interval", P, Ty::FaultInterval { min: I32_MIN, max: I32_MAX }, "16", Uns("detecting several peers on a peer-delay link is not implemented")),
+    k("fault_reset_interval", P, Ty::FaultInterval { min: -128, max: 127 }, "4", I),
     k("first_step_threshold", G, NON_NEG, "0.00002", I),
     k("follow_up_info", P, BOOL, "0", Uns(AS802_1)),
     k("free_running", G, BOOL, "0", I),

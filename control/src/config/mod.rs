@@ -464,7 +464,7 @@ impl Builder {
             }
         }
         if !errs.is_empty() {
-            return Err(ConfigError::Invalid(std::mem::take(errs)));
+            return Err(invalid(errs));
         }
 
         let mut c = Config {
@@ -522,9 +522,20 @@ impl Builder {
         if errs.is_empty() {
             Ok(c)
         } else {
-            Err(ConfigError::Invalid(std::mem::take(errs)))
+            Err(invalid(errs))
         }
     }
+}
+
+/// The collected problems in file order, command-line ones last.
+fn invalid(errs: &mut Vec<Diagnostic>) -> ConfigError {
+    let mut errs = std::mem::take(errs);
+    errs.sort_by_key(|d| match d.origin {
+        Origin::Default | Origin::Profile(_) => 0,
+        Origin::Line(n) => n,
+        Origin::CommandLine => usize::MAX,
+    });
+    ConfigError::Invalid(errs)
 }
 
 impl Config {
@@ -650,7 +661,11 @@ impl Config {
 
     fn check_profile(&self, p: &Profile, errs: &mut Vec<Diagnostic>) {
         let mut seen = std::collections::HashSet::new();
-        let ports = std::iter::once((None, &self.port_defaults))
+        // The [global] port values matter only for ports without their own; with no port
+        // configured yet (interfaces to come from the command line) they are what is used.
+        let defaults = self.ports.is_empty().then_some((None, &self.port_defaults));
+        let ports = defaults
+            .into_iter()
             .chain(self.ports.iter().map(|(n, p)| (Some(n.as_str()), p)));
         for (name, port) in ports {
             for e in p.validate(&self.clock, port) {

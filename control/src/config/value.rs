@@ -88,7 +88,7 @@ pub fn parse(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
             })?;
             check_int(key, raw, v, min, max)
         }
-        Ty::FaultInterval => {
+        Ty::FaultInterval { min, max } => {
             if raw.eq_ignore_ascii_case("ASAP") {
                 return Ok(Value::Asap);
             }
@@ -96,7 +96,7 @@ pub fn parse(def: &KeyDef, raw: &str) -> Result<Value, Problem> {
                 key,
                 value: raw.to_owned(),
             })?;
-            check_int(key, raw, v, -128, 127)
+            check_int(key, raw, v, min, max)
         }
         Ty::Double { min, max, min_open } => {
             let v: f64 = raw
