@@ -41,7 +41,10 @@ pub enum Problem {
         suggestion: Option<&'static str>,
     },
     /// A linuxptp key whose feature xptp does not implement, set to a value that asks for it.
-    #[error("{key} {value} is not supported by xptp yet: {reason}; remove the line or set {key} {default}")]
+    #[error(
+        "{key} {value} is not supported by xptp yet: {reason}; {}",
+        remedy(key, default)
+    )]
     UnsupportedKey {
         key: &'static str,
         value: String,
@@ -117,6 +120,14 @@ pub enum Problem {
     /// A command-line flag that is not a ptp4l option.
     #[error("unknown ptp4l option '{0}'")]
     UnknownFlag(String),
+}
+
+fn remedy(key: &str, default: &str) -> String {
+    if default.is_empty() {
+        "remove the line".to_owned()
+    } else {
+        format!("remove the line or set {key} {default}")
+    }
 }
 
 fn did_you_mean(s: Option<&'static str>) -> String {

@@ -244,3 +244,12 @@ fn clock_wide_keys_may_repeat_the_global_value_per_port() {
     .unwrap();
     assert_eq!(c.servo.delay_filter_length, 5);
 }
+
+#[test]
+fn unsupported_string_keys_say_remove() {
+    let e = Config::load_str(None, "[global]\nsa_file /etc/sa.cfg\n", NO).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: sa_file /etc/sa.cfg is not supported by xptp yet: PTP authentication (IEEE 1588-2019 16.14, Annex P) is not implemented; remove the line"
+    );
+}
