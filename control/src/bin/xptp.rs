@@ -58,6 +58,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Configuration files (ptp4l.conf syntax).
+    #[command(subcommand)]
+    Config(xptp_control::config::cli::ConfigCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -121,6 +124,11 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("xptp watch -i {}", opts.ifname))?;
             eprint!("{report}");
         }
+        Command::Config(c) => std::process::exit(xptp_control::config::cli::run(
+            &c,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        )),
     }
     Ok(())
 }
