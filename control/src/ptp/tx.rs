@@ -40,10 +40,15 @@ impl PtpInstance {
         };
         match id.kind {
             TimerKind::AnnounceReceipt => {
-                // The master fell silent: forget what it said (linuxptp clears the best
-                // foreign master's records) and let the FSM and the BMCA move on.
+                // The master fell silent: forget the senders that stopped announcing (linuxptp
+                // clears the best foreign master's records) and let the FSM and BMCA move on.
                 if let Some(p) = self.ports.get_mut(idx) {
-                    p.bmca.foreign.clear();
+                    let ds = &p.bmca.ds;
+                    let max_age = crate::time::log_interval_times(
+                        u32::from(ds.announce_receipt_timeout.saturating_sub(1)),
+                        ds.log_announce_interval,
+                    );
+                    p.bmca.foreign.forget_silent(now, max_age);
                 }
                 self.port_event(now, idx, Event::AnnounceReceiptTimeoutExpires, None, false);
                 self.state_decision(now);
