@@ -37,7 +37,9 @@ fn master_and_slave_reach_master_and_slave_and_e2e_delay_is_exact() {
     assert_eq!(net.nodes[sl].inst.port_state(1), Some(PortState::Slave));
     let log = &net.nodes[sl].log;
     assert!(log.contains(&"port 1: INITIALIZING to LISTENING on INIT_COMPLETE".to_string()));
-    assert!(log.iter().any(|l| l.starts_with("port 1: LISTENING to UNCALIBRATED on RS_SLAVE")));
+    assert!(log
+        .iter()
+        .any(|l| l.starts_with("port 1: LISTENING to UNCALIBRATED on RS_SLAVE")));
     assert!(log.contains(&"port 1: UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED".to_string()));
     assert!(net.nodes[gm]
         .log
@@ -79,7 +81,10 @@ fn slave_with_clock_offset_and_drift_is_stepped_then_locked() {
     net.link((gm, 1), (sl, 1));
     net.run_for(60 * S);
     assert_eq!(net.nodes[sl].inst.port_state(1), Some(PortState::Slave));
-    assert!(net.nodes[sl].clock.steps >= 1, "3 ms is above first_step_threshold");
+    assert!(
+        net.nodes[sl].clock.steps >= 1,
+        "3 ms is above first_step_threshold"
+    );
     let err = net.clock_diff(sl, gm);
     assert!(err.abs() < 50, "residual error {err} ns");
     let m = net.nodes[sl].inst.last_measurement(1).unwrap();
@@ -111,9 +116,16 @@ fn asymmetry_shows_up_as_half_the_difference_unless_configured() {
     assert_eq!(m.mean_delay, ns(10_000));
     assert_eq!(m.offset_from_master, ns(2_000), "A/2");
     assert_eq!(diff, 0, "free_running never touches the clock");
-    assert_eq!(state, Some(PortState::Uncalibrated), "free_running stays UNCALIBRATED");
+    assert_eq!(
+        state,
+        Some(PortState::Uncalibrated),
+        "free_running stays UNCALIBRATED"
+    );
     let (_, diff, state) = run(false, 0);
-    assert!((diff + 2_000).abs() <= 5, "servo follows the biased offset: {diff}");
+    assert!(
+        (diff + 2_000).abs() <= 5,
+        "servo follows the biased offset: {diff}"
+    );
     assert_eq!(state, Some(PortState::Slave));
     let (m, diff, _) = run(false, 2_000);
     assert_eq!(m.mean_delay, ns(10_000));
@@ -135,11 +147,21 @@ fn p2p_link_delay_is_exact_and_slave_locks() {
     for n in [gm, sl] {
         assert_eq!(net.nodes[n].inst.mean_delay(1), Some(ns(7_000)));
         assert_eq!(net.nodes[n].inst.neighbor_rate_ratio(1), Some(1.0));
-        assert_eq!(net.nodes[n].inst.port_ds(1).unwrap().mean_link_delay, ns(7_000).0);
+        assert_eq!(
+            net.nodes[n].inst.port_ds(1).unwrap().mean_link_delay,
+            ns(7_000).0
+        );
     }
     let m = net.nodes[sl].inst.last_measurement(1).unwrap();
     assert_eq!(m.offset_from_master, TimeInterval::ZERO);
-    assert_eq!(net.nodes[gm].inst.port_counters(1).unwrap().rejected_total(), 0);
+    assert_eq!(
+        net.nodes[gm]
+            .inst
+            .port_counters(1)
+            .unwrap()
+            .rejected_total(),
+        0
+    );
 }
 
 #[test]
@@ -156,7 +178,10 @@ fn p2p_neighbor_rate_ratio_measures_the_drift() {
     let r = net.nodes[gm].inst.neighbor_rate_ratio(1).unwrap();
     assert!((r - (1.0 + DRIFT_PPB * 1e-9)).abs() < 1e-9, "gm nrr {r}");
     let r = net.nodes[sl].inst.neighbor_rate_ratio(1).unwrap();
-    assert!((r - 1.0 / (1.0 + DRIFT_PPB * 1e-9)).abs() < 1e-9, "slave nrr {r}");
+    assert!(
+        (r - 1.0 / (1.0 + DRIFT_PPB * 1e-9)).abs() < 1e-9,
+        "slave nrr {r}"
+    );
     // Link delay in the responder's timebase: 7000 ns × (1 ± 20 ppm), within a nanosecond.
     for n in [gm, sl] {
         let d = net.nodes[n].inst.mean_delay(1).unwrap().nanos_round();
@@ -177,9 +202,20 @@ fn one_step_sync_and_one_step_pdelay() {
     net.link((gm, 1), (sl, 1));
     net.run_for(20 * S);
     assert_eq!(net.nodes[sl].inst.port_state(1), Some(PortState::Slave));
-    assert_eq!(net.nodes[gm].inst.port_counters(1).unwrap().tx(MessageType::FollowUp), 0);
     assert_eq!(
-        net.nodes[gm].inst.port_counters(1).unwrap().tx(MessageType::PdelayRespFollowUp),
+        net.nodes[gm]
+            .inst
+            .port_counters(1)
+            .unwrap()
+            .tx(MessageType::FollowUp),
+        0
+    );
+    assert_eq!(
+        net.nodes[gm]
+            .inst
+            .port_counters(1)
+            .unwrap()
+            .tx(MessageType::PdelayRespFollowUp),
         0
     );
     assert_eq!(net.nodes[sl].inst.mean_delay(1), Some(ns(7_000)));
@@ -191,14 +227,27 @@ fn one_step_sync_and_one_step_pdelay() {
 fn better_grandmaster_wins_and_the_other_takes_over_when_it_dies() {
     let mut net = Net::new(5_000);
     let a = net.add(gm_cfg(100), vec![fast_port()], 0xA, TestClock::perfect());
-    let b = net.add(gm_cfg(110), vec![fast_port()], 0xB, TestClock::new(0, 1_000.0));
-    let s = net.add(slave_cfg(), vec![fast_port()], 0x5, TestClock::new(500, -2_000.0));
+    let b = net.add(
+        gm_cfg(110),
+        vec![fast_port()],
+        0xB,
+        TestClock::new(0, 1_000.0),
+    );
+    let s = net.add(
+        slave_cfg(),
+        vec![fast_port()],
+        0x5,
+        TestClock::new(500, -2_000.0),
+    );
     net.segment(&[(a, 1), (b, 1), (s, 1)]);
     net.run_for(30 * S);
     assert_eq!(net.nodes[a].inst.port_state(1), Some(PortState::Master));
     assert_eq!(net.nodes[b].inst.port_state(1), Some(PortState::Slave));
     assert_eq!(net.nodes[s].inst.port_state(1), Some(PortState::Slave));
-    assert_eq!(net.nodes[s].inst.parent_ds().grandmaster_identity, identity(0xA));
+    assert_eq!(
+        net.nodes[s].inst.parent_ds().grandmaster_identity,
+        identity(0xA)
+    );
     assert!(net.clock_diff(s, a).abs() < 100);
 
     // Kill A. Bound: announceReceiptTimeout (3) + up to 1 random interval, then B's second
@@ -207,7 +256,10 @@ fn better_grandmaster_wins_and_the_other_takes_over_when_it_dies() {
     let t_kill = net.t;
     net.run_until(t_kill + 5 * S + 100 * MS);
     assert_eq!(net.nodes[b].inst.port_state(1), Some(PortState::Master));
-    assert_eq!(net.nodes[s].inst.parent_ds().grandmaster_identity, identity(0xB));
+    assert_eq!(
+        net.nodes[s].inst.parent_ds().grandmaster_identity,
+        identity(0xB)
+    );
     assert!(net.nodes[s].inst.port_state(1).unwrap().is_slave_side());
     assert_eq!(net.nodes[s].inst.current_ds().steps_removed, 1);
     net.run_for(30 * S);
@@ -222,8 +274,10 @@ fn boundary_clock_chain_counts_steps_removed_and_traces_the_path() {
     g.path_trace_enabled = true;
     g.clock.clock_quality.clock_class = 6;
     let gm = net.add(g, vec![fast_port()], 1, TestClock::perfect());
-    let mut bc_cfg = InstanceConfig::default();
-    bc_cfg.path_trace_enabled = true;
+    let bc_cfg = InstanceConfig {
+        path_trace_enabled: true,
+        ..InstanceConfig::default()
+    };
     let bc1 = net.add(
         bc_cfg.clone(),
         vec![fast_port(), fast_port()],
@@ -254,13 +308,12 @@ fn boundary_clock_chain_counts_steps_removed_and_traces_the_path() {
         assert_eq!(net.nodes[bc].inst.port_state(1), Some(PortState::Slave));
         assert_eq!(net.nodes[bc].inst.port_state(2), Some(PortState::Master));
     }
-    assert!(net.nodes[bc1]
-        .log
-        .iter()
-        .any(|l| l.starts_with("port 2: PRE_MASTER to MASTER on QUALIFICATION_TIMEOUT_EXPIRES")
-            || l.starts_with("port 2: LISTENING to MASTER")));
     assert_eq!(net.nodes[sl].inst.port_state(1), Some(PortState::Slave));
-    assert!(net.clock_diff(sl, gm).abs() < 100, "{}", net.clock_diff(sl, gm));
+    assert!(
+        net.clock_diff(sl, gm).abs() < 100,
+        "{}",
+        net.clock_diff(sl, gm)
+    );
     let ann = net.nodes[sl]
         .captured
         .iter()
@@ -268,22 +321,20 @@ fn boundary_clock_chain_counts_steps_removed_and_traces_the_path() {
         .filter_map(|(_, b)| MessageRepr::parse(b).ok())
         .find(|m| m.message_type() == MessageType::Announce)
         .unwrap();
-    let Body::Announce(a) = ann.body else { unreachable!() };
+    let Body::Announce(a) = ann.body else {
+        unreachable!()
+    };
     assert_eq!(a.steps_removed, 2, "BC2 announces its own stepsRemoved");
     assert_eq!(a.grandmaster_identity, identity(1));
-    assert!(ann
-        .tlvs
-        .contains(&TlvRepr::PathTrace(vec![identity(1), identity(2), identity(3)])));
+    assert!(ann.tlvs.contains(&TlvRepr::PathTrace(vec![
+        identity(1),
+        identity(2),
+        identity(3)
+    ])));
 }
 
 /// Builds a message from the master's port identity (or `src`) for injection.
-fn msg(
-    src: PortIdentity,
-    domain: u8,
-    seq: u16,
-    flags: FlagField,
-    body: Body,
-) -> Vec<u8> {
+fn msg(src: PortIdentity, domain: u8, seq: u16, flags: FlagField, body: Body) -> Vec<u8> {
     MessageRepr::new(
         HeaderRepr {
             domain_number: domain,
@@ -336,40 +387,117 @@ fn every_rejection_reason_is_counted() {
     let cases: Vec<(RejectReason, Vec<u8>)> = vec![
         (RejectReason::Malformed, vec![0x00, 0x02, 0x00]),
         (RejectReason::WrongVersion, bad_version),
-        (RejectReason::WrongDomain, msg(master, 7, fresh, one_step, sync(rx))),
-        (RejectReason::OwnMessage, msg(me, 0, fresh, one_step, sync(rx))),
-        (RejectReason::NotFromMaster, msg(stranger, 0, fresh, one_step, sync(rx))),
+        (
+            RejectReason::WrongDomain,
+            msg(master, 7, fresh, one_step, sync(rx)),
+        ),
+        (
+            RejectReason::OwnMessage,
+            msg(me, 0, fresh, one_step, sync(rx)),
+        ),
+        (
+            RejectReason::NotFromMaster,
+            msg(stranger, 0, fresh, one_step, sync(rx)),
+        ),
         // An accepted one-step Sync (offset 0), then the same and an older sequence.
-        (RejectReason::DuplicateSequence, msg(master, 0, fresh, one_step, sync(rx - 10_000))),
-        (RejectReason::DuplicateSequence, msg(master, 0, fresh, one_step, sync(rx - 10_000))),
-        (RejectReason::OutOfOrderSequence, msg(master, 0, fresh.wrapping_sub(1), one_step, sync(rx))),
+        (
+            RejectReason::DuplicateSequence,
+            msg(master, 0, fresh, one_step, sync(rx - 10_000)),
+        ),
+        (
+            RejectReason::DuplicateSequence,
+            msg(master, 0, fresh, one_step, sync(rx - 10_000)),
+        ),
+        (
+            RejectReason::OutOfOrderSequence,
+            msg(master, 0, fresh.wrapping_sub(1), one_step, sync(rx)),
+        ),
         (
             RejectReason::FollowUpWithoutSync,
-            msg(master, 0, fresh.wrapping_sub(5), one_step, Body::FollowUp { precise_origin_timestamp: ts0 }),
+            msg(
+                master,
+                0,
+                fresh.wrapping_sub(5),
+                one_step,
+                Body::FollowUp {
+                    precise_origin_timestamp: ts0,
+                },
+            ),
         ),
         (
             RejectReason::DelayRespNotForUs,
-            msg(master, 0, 3, one_step, Body::DelayResp { receive_timestamp: ts0, requesting_port_identity: stranger }),
+            msg(
+                master,
+                0,
+                3,
+                one_step,
+                Body::DelayResp {
+                    receive_timestamp: ts0,
+                    requesting_port_identity: stranger,
+                },
+            ),
         ),
         (
             RejectReason::UnexpectedResponse,
-            msg(master, 0, 0xBEEF, one_step, Body::DelayResp { receive_timestamp: ts0, requesting_port_identity: me }),
+            msg(
+                master,
+                0,
+                0xBEEF,
+                one_step,
+                Body::DelayResp {
+                    receive_timestamp: ts0,
+                    requesting_port_identity: me,
+                },
+            ),
         ),
         (
             RejectReason::WrongDelayMechanism,
-            msg(master, 0, 1, one_step, Body::PdelayReq { origin_timestamp: ts0 }),
+            msg(
+                master,
+                0,
+                1,
+                one_step,
+                Body::PdelayReq {
+                    origin_timestamp: ts0,
+                },
+            ),
         ),
         (
             RejectReason::WrongState,
-            msg(master, 0, 1, one_step, Body::DelayReq { origin_timestamp: ts0 }),
+            msg(
+                master,
+                0,
+                1,
+                one_step,
+                Body::DelayReq {
+                    origin_timestamp: ts0,
+                },
+            ),
         ),
         (
             RejectReason::NotHandled,
-            msg(master, 0, 1, one_step, Body::Signaling { target_port_identity: PortIdentity::ALL }),
+            msg(
+                master,
+                0,
+                1,
+                one_step,
+                Body::Signaling {
+                    target_port_identity: PortIdentity::ALL,
+                },
+            ),
         ),
-        (RejectReason::StepsRemovedTooLarge, msg(stranger, 0, 1, one_step, announce(255))),
-        (RejectReason::AnnounceNotMostRecent, msg(stranger, 0, 9, one_step, announce(0))),
-        (RejectReason::AnnounceNotMostRecent, msg(stranger, 0, 9, one_step, announce(0))),
+        (
+            RejectReason::StepsRemovedTooLarge,
+            msg(stranger, 0, 1, one_step, announce(255)),
+        ),
+        (
+            RejectReason::AnnounceNotMostRecent,
+            msg(stranger, 0, 9, one_step, announce(0)),
+        ),
+        (
+            RejectReason::AnnounceNotMostRecent,
+            msg(stranger, 0, 9, one_step, announce(0)),
+        ),
     ];
     for (i, (reason, bytes)) in cases.into_iter().enumerate() {
         let before = net.nodes[sl].inst.port_counters(1).unwrap().clone();
@@ -377,15 +505,30 @@ fn every_rejection_reason_is_counted() {
         let after = net.nodes[sl].inst.port_counters(1).unwrap();
         let accepted = matches!(i, 5 | 15); // the first fresh Sync and the first Announce
         if accepted {
-            assert_eq!(after.rejected_total(), before.rejected_total(), "case {i} accepted");
+            assert_eq!(
+                after.rejected_total(),
+                before.rejected_total(),
+                "case {i} accepted"
+            );
             continue;
         }
-        assert_eq!(after.rejected(reason), before.rejected(reason) + 1, "case {i}: {reason}");
-        assert_eq!(after.rejected_total(), before.rejected_total() + 1, "case {i} only {reason}");
+        assert_eq!(
+            after.rejected(reason),
+            before.rejected(reason) + 1,
+            "case {i}: {reason}"
+        );
+        assert_eq!(
+            after.rejected_total(),
+            before.rejected_total() + 1,
+            "case {i} only {reason}"
+        );
     }
     // The injected one-step Sync was measured like any other.
     let m = net.nodes[sl].inst.last_measurement(1).unwrap();
-    assert_eq!((m.sequence_id, m.offset_from_master), (fresh, TimeInterval::ZERO));
+    assert_eq!(
+        (m.sequence_id, m.offset_from_master),
+        (fresh, TimeInterval::ZERO)
+    );
     net.nodes[sl].inst.handle_message(now, 9, &[0; 44], rx);
     assert_eq!(net.nodes[sl].inst.instance_counters().unknown_port, 1);
     let _ = gm;
@@ -403,7 +546,10 @@ fn follow_up_overtaking_its_sync_is_matched() {
     assert_eq!(c.rejected(RejectReason::FollowUpWithoutSync), 0);
     assert_eq!(c.rejected(RejectReason::SyncWithoutFollowUp), 0);
     let m = net.nodes[sl].inst.last_measurement(1).unwrap();
-    assert_eq!((m.mean_delay, m.offset_from_master), (ns(10_000), TimeInterval::ZERO));
+    assert_eq!(
+        (m.mean_delay, m.offset_from_master),
+        (ns(10_000), TimeInterval::ZERO)
+    );
 }
 
 #[test]
@@ -414,7 +560,11 @@ fn sync_sequence_wraps_around() {
     };
     let (mut net, gm, sl) = pair(port, 10_000);
     net.run_for(70 * S);
-    let sent = net.nodes[gm].inst.port_counters(1).unwrap().tx(MessageType::Sync);
+    let sent = net.nodes[gm]
+        .inst
+        .port_counters(1)
+        .unwrap()
+        .tx(MessageType::Sync);
     assert!(sent > 65_536 + 1000, "{sent} Syncs");
     let m = net.nodes[sl].inst.last_measurement(1).unwrap();
     assert_eq!(u64::from(m.sequence_id), (sent - 1) % 65_536);
@@ -423,7 +573,10 @@ fn sync_sequence_wraps_around() {
     assert_eq!(c.rejected(RejectReason::OutOfOrderSequence), 0);
     assert_eq!(c.rejected(RejectReason::DuplicateSequence), 0);
     assert_eq!(net.nodes[sl].inst.port_state(1), Some(PortState::Slave));
-    assert!(!net.nodes[sl].log.iter().any(|l| l.contains("SYNCHRONIZATION_FAULT")));
+    assert!(!net.nodes[sl]
+        .log
+        .iter()
+        .any(|l| l.contains("SYNCHRONIZATION_FAULT")));
 }
 
 #[test]
@@ -438,7 +591,12 @@ fn missing_tx_timestamps_skip_the_follow_up_and_are_counted() {
     let s = &net.nodes[sl].inst;
     assert_eq!(s.port_state(1), Some(PortState::Uncalibrated));
     assert!(s.last_measurement(1).is_none());
-    assert!(s.port_counters(1).unwrap().rejected(RejectReason::SyncWithoutFollowUp) > 50);
+    assert!(
+        s.port_counters(1)
+            .unwrap()
+            .rejected(RejectReason::SyncWithoutFollowUp)
+            > 50
+    );
 }
 
 #[test]
@@ -549,4 +707,124 @@ fn g8275_1_local_priority_and_not_slave() {
     );
     let (gm, p1, _) = run([200, 100], true);
     assert_eq!((gm, p1), (identity(0xA), PortState::Slave));
+}
+
+/// A boundary clock with two ports on the grandmaster's segment: one port follows it, the
+/// other is the redundant path and goes PASSIVE (P2, 9.3.3).
+#[test]
+fn redundant_port_goes_passive() {
+    let mut net = Net::new(2_000);
+    let gm = net.add(gm_cfg(100), vec![fast_port()], 1, TestClock::perfect());
+    let bc = net.add(
+        InstanceConfig::default(),
+        vec![fast_port(), fast_port()],
+        2,
+        TestClock::perfect(),
+    );
+    net.segment(&[(gm, 1), (bc, 1), (bc, 2)]);
+    net.run_for(20 * S);
+    assert_eq!(net.nodes[bc].inst.port_state(1), Some(PortState::Slave));
+    assert_eq!(net.nodes[bc].inst.port_state(2), Some(PortState::Passive));
+    assert!(net.nodes[bc]
+        .log
+        .iter()
+        .any(|l| l.starts_with("port 2:") && l.contains("to PASSIVE on RS_PASSIVE (P2)")));
+    assert_eq!(net.nodes[gm].inst.port_state(1), Some(PortState::Master));
+}
+
+/// syncReceiptTimeout: a master that syncs every 4 s while the slave expects 8 Syncs/s with a
+/// timeout of 3 intervals: every gap raises SYNCHRONIZATION_FAULT.
+#[test]
+fn sync_receipt_timeout_raises_synchronization_fault() {
+    let mut net = Net::new(10_000);
+    let slow = PortConfig {
+        log_sync_interval: 2,
+        ..fast_port()
+    };
+    let gm = net.add(gm_cfg(128), vec![slow], 1, TestClock::perfect());
+    let port = PortConfig {
+        sync_receipt_timeout: 3,
+        ..fast_port()
+    };
+    let sl = net.add(slave_cfg(), vec![port], 2, TestClock::perfect());
+    net.link((gm, 1), (sl, 1));
+    net.run_for(40 * S);
+    let log = &net.nodes[sl].log;
+    assert!(
+        log.contains(&"port 1: SLAVE to UNCALIBRATED on SYNCHRONIZATION_FAULT".to_string()),
+        "{log:?}"
+    );
+}
+
+/// A boundary clock that boots between a good grandmaster (port 1) and a worse master
+/// (port 2): port 2 gets M3, waits in PRE_MASTER for (stepsRemoved + 1) announce intervals
+/// (9.2.6.11), then takes over the worse clock's segment, which becomes its slave.
+#[test]
+fn m3_port_qualifies_through_pre_master() {
+    let mut net = Net::new(2_000);
+    let gm = net.add(gm_cfg(100), vec![fast_port()], 1, TestClock::perfect());
+    let worse = net.add(gm_cfg(200), vec![fast_port()], 9, TestClock::new(700, 0.0));
+    let bc = net.add(
+        InstanceConfig::default(),
+        vec![fast_port(), fast_port()],
+        2,
+        TestClock::perfect(),
+    );
+    net.link((gm, 1), (bc, 1));
+    net.link((worse, 1), (bc, 2));
+    net.nodes[bc].alive = false;
+    net.run_for(10 * S);
+    assert_eq!(net.nodes[worse].inst.port_state(1), Some(PortState::Master));
+    net.nodes[bc].alive = true;
+    net.run_for(20 * S);
+    let log = &net.nodes[bc].log;
+    let pre = log
+        .iter()
+        .position(|l| l == "port 2: LISTENING to PRE_MASTER on RS_MASTER (M3)")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    let master = log
+        .iter()
+        .position(|l| l == "port 2: PRE_MASTER to MASTER on QUALIFICATION_TIMEOUT_EXPIRES")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert!(pre < master);
+    assert_eq!(net.nodes[worse].inst.port_state(1), Some(PortState::Slave));
+    assert_eq!(net.nodes[worse].inst.current_ds().steps_removed, 2);
+    assert!(net.clock_diff(worse, gm).abs() < 100);
+}
+
+/// 9.5.11.2: the slave spaces Delay_Req by the master's logMinDelayReqInterval (from the
+/// Delay_Resp), uniformly in [0, 2^(n+1)] s: about one per 2^n s on average.
+#[test]
+fn delay_req_rate_follows_the_masters_log_min_delay_req_interval() {
+    let mut net = Net::new(10_000);
+    let gm_port = PortConfig {
+        log_min_delay_req_interval: 2,
+        ..fast_port()
+    };
+    let gm = net.add(gm_cfg(128), vec![gm_port], 1, TestClock::perfect());
+    let sl = net.add(slave_cfg(), vec![fast_port()], 2, TestClock::perfect());
+    net.link((gm, 1), (sl, 1));
+    net.run_for(10 * S);
+    let before = net.nodes[sl]
+        .inst
+        .port_counters(1)
+        .unwrap()
+        .tx(MessageType::DelayReq);
+    net.run_for(400 * S);
+    let sent = net.nodes[sl]
+        .inst
+        .port_counters(1)
+        .unwrap()
+        .tx(MessageType::DelayReq)
+        - before;
+    // 400 s / 4 s = 100 expected (the slave's own setting would give 400).
+    assert!((70..=130).contains(&sent), "{sent} Delay_Req in 400 s");
+    assert_eq!(
+        net.nodes[sl]
+            .inst
+            .port_counters(1)
+            .unwrap()
+            .response_missing,
+        0
+    );
 }

@@ -88,8 +88,16 @@ impl Node {
 }
 
 enum Ev {
-    Deliver { node: usize, port: u16, data: Vec<u8> },
-    TxTs { node: usize, token: TxToken, t: i128 },
+    Deliver {
+        node: usize,
+        port: u16,
+        data: Vec<u8>,
+    },
+    TxTs {
+        node: usize,
+        token: TxToken,
+        t: i128,
+    },
 }
 
 pub struct Net {
