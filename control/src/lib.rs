@@ -16,6 +16,7 @@ pub mod decode;
 pub mod instance;
 pub mod port;
 pub mod profile;
+pub mod ptp;
 pub mod servo;
 pub mod time;
 pub mod utc;
