@@ -14,7 +14,11 @@ use xptp_ebpf::AttachMode;
 
 /// xptp: a kernel-bypass IEEE 1588-2019 PTP appliance.
 #[derive(Debug, Parser)]
-#[command(name = "xptp", version, about = "xptp: a kernel-bypass IEEE 1588-2019 PTP appliance")]
+#[command(
+    name = "xptp",
+    version,
+    about = "xptp: a kernel-bypass IEEE 1588-2019 PTP appliance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
