@@ -175,6 +175,11 @@ impl Running {
         self.shutdown();
     }
 
+    /// [`Self::stop`] through a mutable reference (idempotent).
+    pub fn stop_in_place(&mut self) {
+        self.shutdown();
+    }
+
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(c) = self.control.take() {
@@ -210,7 +215,14 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
         ..XskConfig::default()
     };
     for (i, ifname) in opts.ifaces.iter().enumerate() {
-        let mac = read_mac(ifname)?;
+        let given = cfg.ports.get(i).map(|p| p.mac).unwrap_or_default();
+        // /sys shows the namespace it was mounted in: callers that moved a thread into another
+        // namespace pass the MAC instead.
+        let mac = if given == [0; 6] {
+            read_mac(ifname)?
+        } else {
+            given
+        };
         if let Some(p) = cfg.ports.get_mut(i) {
             if !p.enabled {
                 *p = PortConfig::new(i as u16 + 1, mac);
