@@ -140,7 +140,13 @@ struct Outcome {
 }
 
 /// Runs master and slave across the chain (the TC already running), returns what the slave saw.
-fn run_peers(c: &Chain, delay: DelayMechanism, dir: &Path, tag: &str) -> Outcome {
+fn run_peers(
+    c: &Chain,
+    delay: DelayMechanism,
+    dir: &Path,
+    tag: &str,
+    tc: Option<&Running>,
+) -> Outcome {
     let pcap = dir.join(format!("{tag}-slave.pcapng"));
     let cap = Capture::start(&c.s, "eth0", &pcap, &CaptureOptions::default()).unwrap();
     let master = Ptp4l::spawn(&c.m, "eth0", &Ptp4lConfig::master(Transport::L2, delay)).unwrap();
@@ -149,12 +155,31 @@ fn run_peers(c: &Chain, delay: DelayMechanism, dir: &Path, tag: &str) -> Outcome
         .wait_for_state(PortState::Master, Duration::from_secs(15))
         .unwrap();
     slave.wait_for_slave(Duration::from_secs(20)).unwrap();
-    // Let the delay measurement settle, then sample.
-    std::thread::sleep(Duration::from_secs(3));
+    // xptp's P2P TC needs its own meanLinkDelay towards the master before its corrections
+    // are right; then let the slave's delay filter settle, and sample.
+    if let (Some(tc), DelayMechanism::P2P) = (tc, delay) {
+        let t = Instant::now();
+        while tc.mean_link_delay_ns(0).is_none() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    std::thread::sleep(Duration::from_secs(4));
     let samples = slave.wait_for_offsets(80, Duration::from_secs(40)).unwrap();
     let offs: Vec<i64> = samples.iter().map(|s| s.master_offset_ns).collect();
     let mean = offs.iter().sum::<i64>() as f64 / offs.len() as f64;
-    let peer_delays: Vec<i64> = samples.iter().map(|s| s.mean_path_delay_ns).collect();
+    let peer_delays: Vec<i64> = if delay == DelayMechanism::P2P {
+        (0..10)
+            .filter_map(|_| {
+                std::thread::sleep(Duration::from_millis(250));
+                let r = slave.pmc_get("PORT_DATA_SET").ok()?;
+                let v = r.get("peerMeanPathDelay")?;
+                v.split('.').next()?.parse().ok()
+            })
+            .collect()
+    } else {
+        samples.iter().map(|s| s.mean_path_delay_ns).collect()
+    };
     eprintln!("{tag}: slave offsets {offs:?} mean {mean:.0} ns; path/peer delays {peer_delays:?}");
     let slave_log = slave.log_text() + &master.log_text();
     drop((master, slave));
@@ -198,7 +223,7 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str) {
     // --- xptp as the TC ---
     let c = chain(tag);
     let tc = start_xptp_tc(&c, mode);
-    let out = run_peers(&c, delay, dir.path(), tag);
+    let out = run_peers(&c, delay, dir.path(), tag, Some(&tc));
     // Residence per Follow_Up as xptp reported it.
     let mut xptp_fup: BTreeMap<u16, i64> = BTreeMap::new();
     let mut res = Vec::new();
@@ -249,12 +274,17 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str) {
             "{tag}: rogue peer delay responses:\n{}",
             out.slave_log
         );
+        assert!(
+            out.peer_delays.len() >= 5,
+            "{tag}: no peerMeanPathDelay from pmc"
+        );
         let (lo, hi) = (
             *out.peer_delays.iter().min().unwrap(),
             *out.peer_delays.iter().max().unwrap(),
         );
+        // Stable: positive, below 1 ms, and within 50 µs over the sampling window.
         assert!(
-            lo >= 0 && hi < 1_000_000,
+            lo > 0 && hi < 1_000_000 && hi - lo < 50_000,
             "{tag}: peer delay unstable or absurd: {:?}",
             out.peer_delays
         );
@@ -264,7 +294,7 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str) {
     let c = chain(&format!("{tag}4l"));
     let mut ptc = start_ptp4l_tc(&c, dir.path(), delay);
     std::thread::sleep(Duration::from_millis(500));
-    let out4l = run_peers(&c, delay, dir.path(), &format!("{tag}-ptp4l"));
+    let out4l = run_peers(&c, delay, dir.path(), &format!("{tag}-ptp4l"), None);
     ptc.stop();
     drop(c);
     let mut res4l: Vec<i64> = out4l
