@@ -921,6 +921,13 @@ impl XskSocket {
     pub fn flush_tx_with<F: FnMut(TxToken, &mut [u8], u64)>(&mut self, mut patch: F) -> usize {
         let n = self.tx_pending.len();
         if n == 0 {
+            // Copy mode moves only a bounded batch per kick: while frames are on the ring but
+            // not completed, keep kicking or they wait for the next unrelated send.
+            let outstanding = (self.status.tx_frames as usize)
+                .saturating_sub(self.tx_free.len() + self.tx_pending.len());
+            if outstanding > 0 && self.status.mode == BindMode::Copy && self.tx.wakeup().is_err() {
+                self.events.kick_errors += 1;
+            }
             return 0;
         }
         let room = (self.tx.nb_free(n as u32) as usize).min(n);
