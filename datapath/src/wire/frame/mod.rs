@@ -13,7 +13,7 @@
 //! Not supported: IPv4 options on emit (accepted on parse), IPv6 extension headers (reported
 //! as [`WireError::NotUdp`]), stacked VLAN tags (reported as [`WireError::NotPtpEthertype`]).
 
-mod checksum;
+pub(crate) mod checksum;
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ops::Range;
