@@ -10,8 +10,11 @@
 //! - [`linuxptp`]: ptp4l instances from generated configs, their logs, and pmc.
 //! - [`tshark`]: packet captures and tshark field extraction / dissector checks.
 //! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
+//! - [`golden`]: byte-exact round trips and field-by-field comparison of `xptp decode` with
+//!   tshark.
 
 pub mod fixtures;
+pub mod golden;
 pub mod linuxptp;
 pub mod netns;
 pub mod tshark;
