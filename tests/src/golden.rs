@@ -85,9 +85,13 @@ pub fn split_decode_json(output: &str) -> Result<(Vec<Value>, Value), String> {
 
 /// tshark's correctionField columns back to the 2^-16 ns value: `ptp.v2.correction.ns` is
 /// `scaled >> 16` (floor), `ptp.v2.correction.subns` the fraction of a nanosecond printed as a
-/// decimal (`0.5`), always non-negative.
+/// decimal (`0.5`), always non-negative. tshark 4.0 `-T fields` prints a negative `ns` as its
+/// 64-bit two's complement (-2.25 ns is `18446744073709551613` and `0.75`; `-V` shows -3).
 pub fn tshark_correction_scaled(ns: &str, subns: &str) -> Option<i128> {
-    let whole = ns.parse::<i128>().ok()?;
+    let mut whole = ns.parse::<i128>().ok()?;
+    if whole > i128::from(i64::MAX) {
+        whole -= 1 << 64;
+    }
     let frac: f64 = if subns.is_empty() {
         0.0
     } else {
@@ -336,6 +340,10 @@ mod tests {
         assert_eq!(tshark_correction_scaled("0", "0"), Some(0));
         assert_eq!(tshark_correction_scaled("1", "0.5"), Some(0x1_8000));
         assert_eq!(tshark_correction_scaled("-2", "0.5"), Some(-0x1_8000));
+        assert_eq!(
+            tshark_correction_scaled("18446744073709551613", "0.75"),
+            Some(-0x2_4000)
+        );
         assert_eq!(tshark_correction_scaled("x", "0"), None);
         assert_eq!(
             tshark_port_identity("0x62c4b5fffeb71345", "1").as_deref(),
