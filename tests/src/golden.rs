@@ -83,6 +83,73 @@ pub fn split_decode_json(output: &str) -> Result<(Vec<Value>, Value), String> {
     Ok((objs, summary))
 }
 
+/// Environment variable naming the `xptp` binary to run (overrides discovery).
+pub const XPTP_BIN_ENV: &str = "XPTP_BIN";
+
+/// The `xptp` binary built next to the running test: `$XPTP_BIN` if set, else `xptp` in the
+/// cargo profile directory (a test executable lives in `<target>/<profile>/deps/`, the binaries
+/// of the workspace in `<target>/<profile>/`). `None` if there is none (e.g. only
+/// `cargo test -p xptp-tests` was built): callers fall back to the library.
+pub fn xptp_binary() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os(XPTP_BIN_ENV) {
+        return Some(p.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?;
+    let bin = profile_dir.join("xptp");
+    bin.is_file().then_some(bin)
+}
+
+/// Which implementation produced a decode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodedBy {
+    /// The `xptp` binary at this path.
+    Binary(std::path::PathBuf),
+    /// [`xptp_control::decode`] in process (no binary, or the binary is stale; see the note).
+    Library { note: String },
+}
+
+/// `xptp decode --json FILE`: runs the real binary when [`xptp_binary`] finds one, and checks
+/// it against the library it is built from. A binary whose output differs is stale (built
+/// before the last change to the decoder, e.g. by an earlier `cargo test --workspace`); then
+/// the library's output is returned with a note saying how to rebuild.
+pub fn decode_json(file: &std::path::Path) -> Result<(String, DecodedBy), String> {
+    let mut lib = Vec::new();
+    xptp_control::decode::decode_file(file, xptp_control::decode::Format::Json, &mut lib)
+        .map_err(|e| format!("decode {}: {e}", file.display()))?;
+    let lib = String::from_utf8(lib).map_err(|e| e.to_string())?;
+    let Some(bin) = xptp_binary() else {
+        let note = "no xptp binary next to the test executable; build it with                     `cargo build -p xptp-control --bin xptp` to test the CLI too"
+            .to_owned();
+        return Ok((lib, DecodedBy::Library { note }));
+    };
+    let out = std::process::Command::new(&bin)
+        .arg("decode")
+        .arg("--json")
+        .arg(file)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} decode --json {} failed ({}): {}",
+            bin.display(),
+            file.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8(out.stdout).map_err(|e| e.to_string())?;
+    if text == lib {
+        Ok((text, DecodedBy::Binary(bin)))
+    } else {
+        let note = format!(
+            "{} prints something else than the decoder library: stale binary? rebuild it              (cargo build -p xptp-control --bin xptp)",
+            bin.display()
+        );
+        Ok((lib, DecodedBy::Library { note }))
+    }
+}
+
 /// tshark's correctionField columns back to the 2^-16 ns value: `ptp.v2.correction.ns` is
 /// `scaled >> 16` (floor), `ptp.v2.correction.subns` the fraction of a nanosecond printed as a
 /// decimal (`0.5`), always non-negative. tshark 4.0 `-T fields` prints a negative `ns` as its
