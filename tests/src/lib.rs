@@ -9,9 +9,9 @@
 //! - [`netns`]: namespaces, veth pairs, bridges, addresses, processes inside a namespace.
 //! - [`linuxptp`]: ptp4l instances from generated configs, their logs, and pmc.
 //! - [`tshark`]: packet captures and tshark field extraction / dissector checks.
-//! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
 //! - [`golden`]: byte-exact round trips and field-by-field comparison of `xptp decode` with
 //!   tshark.
+//! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
 
 pub mod fixtures;
 pub mod golden;
