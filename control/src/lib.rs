@@ -12,6 +12,7 @@ pub mod clock;
 pub mod datasets;
 pub mod decode;
 pub mod instance;
+pub mod mgmt;
 pub mod port;
 pub mod profile;
 pub mod servo;
