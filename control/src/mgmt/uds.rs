@@ -10,15 +10,20 @@
 //! Each datagram is one PTP management message; each answer goes back to the datagram's
 //! source address (pmc binds its own socket, `/var/run/pmc.<pid>` or `-i PATH`). The sockets
 //! are non-blocking: the daemon calls [`UdsServer::poll`] from its control loop (when
-//! [`UdsServer::fds`] are readable, or on each turn) and applies the commands it returns. This
-//! module does not forward requests to PTP ports (boundaryHops is answered locally only).
+//! [`UdsServer::fds`] are readable, or on each turn) and applies the commands it returns. An
+//! answer that finds the client's receive queue full (UNIX datagram queues hold 10 messages by
+//! default and pmc does not wait between commands) is kept and sent on a later poll, for up to
+//! a second; [`UdsServer::has_pending`] tells the daemon to poll again soon. Sending never
+//! blocks the control loop. This module does not forward requests to PTP ports (boundaryHops
+//! is answered locally only).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::handler::{handle_management, Access};
 use super::{ManagementCommand, ManagementView};
@@ -34,6 +39,11 @@ const MAX_DATAGRAM: usize = 4096;
 /// Datagrams handled per [`UdsServer::poll`] call, so that a flood cannot starve the control
 /// loop.
 const MAX_PER_POLL: usize = 64;
+/// Answers waiting for room in a client's receive queue (a UNIX datagram socket holds only
+/// `net.unix.max_dgram_qlen`, 10 by default, and pmc sends its commands without waiting).
+const MAX_PENDING: usize = 256;
+/// How long an answer waits for room before it is dropped.
+const PENDING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where and how to bind the management sockets.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -106,8 +116,11 @@ pub struct UdsCounters {
     pub commands: u64,
     /// Datagrams that got no answer, by [`super::Ignored::reason`] (plus `oversized`).
     pub ignored: BTreeMap<&'static str, u64>,
-    /// Answers that could not be sent (the client went away, or its socket is full).
+    /// Answers that could not be sent (the client went away, or its queue stayed full for
+    /// a second).
     pub send_failed: u64,
+    /// Answers that found the client's queue full and were sent on a later poll.
+    pub send_deferred: u64,
     /// Requests from an unbound socket, which cannot be answered.
     pub unaddressed_sender: u64,
 }
@@ -208,6 +221,8 @@ pub struct UdsServer {
     endpoints: Vec<Endpoint>,
     buf: Vec<u8>,
     counters: UdsCounters,
+    /// Answers not yet delivered, in order: (endpoint index, client, message, queued at).
+    pending: VecDeque<(usize, SocketAddr, Vec<u8>, Instant)>,
 }
 
 impl UdsServer {
@@ -225,6 +240,7 @@ impl UdsServer {
             endpoints,
             buf: vec![0; MAX_DATAGRAM + 1],
             counters: UdsCounters::default(),
+            pending: VecDeque::new(),
         })
     }
 
@@ -242,6 +258,12 @@ impl UdsServer {
         &self.counters
     }
 
+    /// True while answers wait for room in a client's queue: the daemon should call
+    /// [`UdsServer::poll`] again soon (every few ms) even if no socket is readable.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Answers the datagrams waiting on both sockets from `view`, without blocking, and
     /// returns the commands of successful SETs.
     ///
@@ -251,6 +273,7 @@ impl UdsServer {
     pub fn poll(&mut self, view: &dyn ManagementView) -> Vec<ManagementCommand> {
         let mut commands = Vec::new();
         let mut handled = 0;
+        self.flush();
         for i in 0..self.endpoints.len() {
             while handled < MAX_PER_POLL && commands.is_empty() {
                 let Some(ep) = self.endpoints.get(i) else {
@@ -282,25 +305,48 @@ impl UdsServer {
                     self.counters.commands += 1;
                     commands.push(c);
                 }
-                Self::reply(&ep.sock, &from, &out.responses, &mut self.counters);
+                if from.is_unnamed() {
+                    self.counters.unaddressed_sender += 1;
+                    continue;
+                }
+                let now = Instant::now();
+                for m in out.responses {
+                    if self.pending.len() >= MAX_PENDING {
+                        self.pending.pop_front();
+                        self.counters.send_failed += 1;
+                    }
+                    self.pending.push_back((i, from.clone(), m, now));
+                }
+                self.flush();
             }
         }
         commands
     }
 
-    fn reply(sock: &UnixDatagram, to: &SocketAddr, msgs: &[Vec<u8>], c: &mut UdsCounters) {
-        if to.is_unnamed() {
-            c.unaddressed_sender += 1;
-            return;
-        }
-        for m in msgs {
-            match sock.send_to_addr(m, to) {
-                Ok(_) => c.responses_sent += 1,
+    /// Sends queued answers in order until one finds its client's queue full.
+    fn flush(&mut self) {
+        let now = Instant::now();
+        while let Some((i, to, msg, since)) = self.pending.front() {
+            let Some(ep) = self.endpoints.get(*i) else {
+                self.pending.pop_front();
+                continue;
+            };
+            match ep.sock.send_to_addr(msg, to) {
+                Ok(_) => self.counters.responses_sent += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if now.duration_since(*since) < PENDING_TIMEOUT {
+                        self.counters.send_deferred += 1;
+                        return;
+                    }
+                    tracing::debug!("management answer dropped: client queue full for 1 s");
+                    self.counters.send_failed += 1;
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "management answer not delivered");
-                    c.send_failed += 1;
+                    self.counters.send_failed += 1;
                 }
             }
+            self.pending.pop_front();
         }
     }
 }
