@@ -14,6 +14,7 @@ pub mod config;
 pub mod datasets;
 pub mod decode;
 pub mod instance;
+pub mod mgmt;
 pub mod port;
 pub mod profile;
 pub mod ptp;
