@@ -30,9 +30,12 @@
 pub mod engine;
 pub mod link;
 pub mod node;
+pub mod onestep;
 pub mod oscillator;
+pub mod ptp_node;
 pub mod report;
 pub mod rng;
+pub mod scenarios;
 pub mod tc;
 pub mod testnodes;
 pub mod trace;
@@ -44,6 +47,7 @@ pub use engine::{NodeStats, SimError, Simulator, StateChange};
 pub use link::{Direction, DirectionStats, LinkConfig, LinkId, NodeId, PortRef};
 pub use node::{NodeConfig, NodeCtx, SimNode};
 pub use oscillator::{Oscillator, OscillatorConfig};
+pub use ptp_node::{add_ptp_node, clock_identity, PtpNode};
 pub use report::{
     convergence_time, Reference, ScenarioRun, ServoTable, ServoTableSpec, TeSeries, WindowStats,
     README_COLUMNS,
