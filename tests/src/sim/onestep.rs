@@ -47,3 +47,49 @@ pub fn insert_one_step(data: &mut [u8], os: OneStep, egress_ns: i64) -> Result<(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::testnodes::ptp_message;
+
+    #[test]
+    fn origin_timestamp_and_turnaround_are_written_in_place() {
+        let mut sync = ptp_message(MessageType::Sync, 7, 1_000, 0);
+        insert_one_step(
+            &mut sync,
+            OneStep::OriginTimestamp,
+            1_700_000_000_123_456_789,
+        )
+        .unwrap();
+        let m = Message::new_checked(&sync[..]).unwrap();
+        assert_eq!(m.timestamp().unwrap().to_nanos(), 1_700_000_000_123_456_789);
+        assert_eq!(m.sequence_id(), 7);
+
+        let mut resp = ptp_message(MessageType::Sync, 1, 0, 0);
+        let os = OneStep::Turnaround { ingress_ns: 5_000 };
+        insert_one_step(&mut resp, os, 7_500).unwrap();
+        insert_one_step(&mut resp, os, 5_100).unwrap();
+        let m = Message::new_checked(&resp[..]).unwrap();
+        assert_eq!(m.correction_field().nanos_round(), 2_500 + 100);
+    }
+
+    #[test]
+    fn what_cannot_be_written_is_an_error() {
+        let mut fup = ptp_message(MessageType::FollowUp, 1, 0, 0);
+        assert_eq!(
+            insert_one_step(&mut fup, OneStep::OriginTimestamp, 1),
+            Err(OneStepError::NotSync(MessageType::FollowUp))
+        );
+        let mut sync = ptp_message(MessageType::Sync, 1, 0, 0);
+        assert_eq!(
+            insert_one_step(&mut sync, OneStep::OriginTimestamp, -1),
+            Err(OneStepError::TimestampOutOfRange(-1))
+        );
+        let mut short = vec![0u8; 10];
+        assert_eq!(
+            insert_one_step(&mut short, OneStep::OriginTimestamp, 1),
+            Err(OneStepError::NotPtp)
+        );
+    }
+}
