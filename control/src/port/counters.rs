@@ -139,6 +139,9 @@ pub struct PortCounters {
     pub tx_build_error: u64,
     /// P2P link delays above neighborPropDelayThresh.
     pub link_delay_above_threshold: u64,
+    /// E2E delay exchanges not turned into a meanPathDelay sample because the latest Sync
+    /// had already given one (each Sync contributes at most one sample).
+    pub delay_sync_reused: u64,
 }
 
 impl PortCounters {

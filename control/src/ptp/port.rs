@@ -110,6 +110,8 @@ pub(super) struct PortRuntime {
     pub delay_req: Option<DelayReqOut>,
     /// (t3, t4) of the last completed E2E exchange.
     pub last_delay: Option<(i128, i128)>,
+    /// sequenceId of the Sync the last meanPathDelay sample was computed with.
+    pub delay_sync_seq: Option<u16>,
     pub delay_filter: DelayFilter,
     /// Filtered meanPathDelay / meanLinkDelay, scaled ns.
     pub mean_delay: Option<i128>,
@@ -132,6 +134,7 @@ impl PortRuntime {
             last_sync: None,
             delay_req: None,
             last_delay: None,
+            delay_sync_seq: None,
             delay_filter: DelayFilter::new(cfg.servo.delay_filter, cfg.servo.delay_filter_length),
             mean_delay: None,
             master_log_min_delay_req: None,
@@ -158,6 +161,7 @@ impl PortRuntime {
         self.last_sync = None;
         self.delay_req = None;
         self.last_delay = None;
+        self.delay_sync_seq = None;
         self.master_log_min_delay_req = None;
         if !p2p {
             self.delay_filter.reset();

@@ -428,6 +428,13 @@ impl PtpInstance {
 
     /// IEEE 1588-2019 11.3.2: once t3 (TX timestamp) and t4 (Delay_Resp) are known, compute
     /// meanPathDelay with the latest Sync and filter it.
+    ///
+    /// Each Sync gives at most one sample: Delay_Req spacing is random (9.5.11.2), so several
+    /// exchanges can complete between two Syncs, and they would all carry that one Sync's
+    /// t2 − t1. A Sync with a late timestamp (a software stamp after an interrupt) would then
+    /// fill half the median filter's window and move meanPathDelay by half its error, as seen
+    /// in the simulator with software timestamps. Later exchanges against the same Sync are
+    /// counted in `delay_sync_reused` and dropped.
     pub(super) fn try_complete_delay(&mut self, idx: usize) {
         let Some(p) = self.ports.get_mut(idx) else {
             return;
@@ -442,11 +449,16 @@ impl PtpInstance {
         let Some(sync) = p.last_sync else {
             return;
         };
+        if p.delay_sync_seq == Some(sync.sequence_id) {
+            p.counters.delay_sync_reused += 1;
+            return;
+        }
         let mean = e2e_mean_path_delay(&sync, t3, t4, c);
         if mean < 0 {
             p.counters.reject(RejectReason::NegativePathDelay);
             return;
         }
+        p.delay_sync_seq = Some(sync.sequence_id);
         let filtered = p.delay_filter.push(to_interval(mean).0);
         p.mean_delay = Some(i128::from(filtered));
         p.last_delay = Some((t3, t4));

@@ -8,8 +8,15 @@
 //! w the oscillator's random-walk frequency noise (`kalman_frequency_wander`), plus white
 //! frequency noise (`kalman_phase_wander`). A measurement is θ plus noise of variance R.
 //!
-//! * R is estimated from the data: 1.4826 × the median of the last 31 absolute innovations
-//!   (robust to the outliers it must reject), minus the filter's own phase uncertainty.
+//! * R is estimated from the data, robustly and independently of how well the filter tracks:
+//!   from the second differences of the *free-running phase* (each offset minus the phase the
+//!   servo itself added through its frequency adjustments and steps), whose spread is the
+//!   measurement noise alone (≈ 6 R for equal intervals) whatever the oscillator's phase and
+//!   frequency error; σ = 1.4826 × the median of the last 31 normalised second differences
+//!   (a median, so the outliers the gate rejects do not inflate it). Estimating R from the
+//!   innovations instead lets a tracking error pass for noise: R grows, the gain shrinks,
+//!   the error persists (seen with the port core's start-up, where the path-delay estimate
+//!   settles over the first seconds).
 //! * An innovation beyond `kalman_outlier_gate` σ is discarded (queueing delay only ever adds);
 //!   after [`MAX_CONSECUTIVE_REJECTS`] discards in a row the filter accepts the change as real
 //!   (a path change or a frequency jump) and widens its uncertainty so it re-converges.
@@ -25,7 +32,7 @@ use super::{
     TimeStamping,
 };
 
-/// Innovations kept for the robust noise estimate.
+/// Second differences kept for the robust noise estimate.
 const NOISE_WINDOW: usize = 31;
 /// Consecutive rejected samples after which the filter accepts a change as real.
 pub const MAX_CONSECUTIVE_REJECTS: u32 = 4;
@@ -56,10 +63,14 @@ pub struct KalmanServo {
     u: f64,
     last_ts: i64,
     r: f64,
-    innovations: [f64; NOISE_WINDOW],
-    n_innov: usize,
-    next_innov: usize,
+    noise_window: [f64; NOISE_WINDOW],
+    n_noise: usize,
+    next_noise: usize,
     rejects: u32,
+    /// Phase the servo added to the local clock since the start (ns): Σ u·dt plus steps.
+    added_phase: f64,
+    /// The last two (free-running phase, local timestamp) points.
+    history: [Option<(f64, i64)>; 2],
     q_phase: f64,
     q_freq: f64,
     gate: f64,
@@ -90,10 +101,12 @@ impl KalmanServo {
             u: initial_freq_ppb,
             last_ts: 0,
             r: (sigma * sigma).max(MIN_R),
-            innovations: [0.0; NOISE_WINDOW],
-            n_innov: 0,
-            next_innov: 0,
+            noise_window: [0.0; NOISE_WINDOW],
+            n_noise: 0,
+            next_noise: 0,
             rejects: 0,
+            added_phase: 0.0,
+            history: [None; 2],
             q_phase: cfg.kalman_phase_wander * cfg.kalman_phase_wander,
             q_freq: cfg.kalman_frequency_wander * cfg.kalman_frequency_wander,
             gate: if cfg.kalman_outlier_gate > 0.0 {
@@ -119,24 +132,49 @@ impl KalmanServo {
         self.f
     }
 
-    fn record_innovation(&mut self, nu: f64) {
-        if let Some(slot) = self.innovations.get_mut(self.next_innov) {
-            *slot = nu.abs();
+    /// Feeds the noise estimate with a sample: `u` was in force since the previous one.
+    fn record_phase(&mut self, offset: i64, ts: i64) {
+        if let [_, Some((_, t1))] = self.history {
+            self.added_phase += self.u * (ts - t1) as f64 / 1e9;
         }
-        self.next_innov = (self.next_innov + 1) % NOISE_WINDOW;
-        self.n_innov = (self.n_innov + 1).min(NOISE_WINDOW);
-        if self.n_innov >= 7 {
+        let x = offset as f64 - self.added_phase;
+        if let [Some((x0, t0)), Some((x1, t1))] = self.history {
+            let (d0, d1) = ((t1 - t0) as f64, (ts - t1) as f64);
+            if d0 > 0.0 && d1 > 0.0 {
+                // e = (x2 − x1) − (x1 − x0)·d1/d0 has variance R·(1 + (1 + r)² + r²).
+                let r = d1 / d0;
+                let e = (x - x1) - (x1 - x0) * r;
+                self.record_noise(e / (1.0 + (1.0 + r) * (1.0 + r) + r * r).sqrt());
+            }
+        }
+        self.history = [self.history[1], Some((x, ts))];
+    }
+
+    fn record_noise(&mut self, e: f64) {
+        if let Some(slot) = self.noise_window.get_mut(self.next_noise) {
+            *slot = e.abs();
+        }
+        self.next_noise = (self.next_noise + 1) % NOISE_WINDOW;
+        self.n_noise = (self.n_noise + 1).min(NOISE_WINDOW);
+        if self.n_noise >= 7 {
             let mut v: Vec<f64> = self
-                .innovations
+                .noise_window
                 .iter()
-                .take(self.n_innov)
+                .take(self.n_noise)
                 .copied()
                 .collect();
             v.sort_by(f64::total_cmp);
             let med = v.get(v.len() / 2).copied().unwrap_or(0.0);
-            let s = 1.4826 * med;
-            // The innovation variance is P_θθ + R; keep R at least a quarter of it.
-            self.r = (s * s - self.p[0][0]).max(0.25 * s * s).max(MIN_R);
+            let sigma = 1.4826 * med;
+            self.r = (sigma * sigma).max(MIN_R);
+        }
+    }
+
+    /// The clock was stepped by `step_ns`: later offsets and local timestamps move with it.
+    fn note_step(&mut self, step_ns: i64) {
+        self.added_phase += step_ns as f64;
+        for (_, t) in self.history.iter_mut().flatten() {
+            *t = t.saturating_add(step_ns);
         }
     }
 
@@ -180,7 +218,6 @@ impl KalmanServo {
         let r = self.r / weight.clamp(1e-3, 1.0);
         let nu = offset as f64 - self.theta;
         let s = n00 + r;
-        self.record_innovation(nu);
         if nu * nu > self.gate * self.gate * s {
             self.rejects += 1;
             self.outliers += 1;
@@ -209,6 +246,11 @@ impl KalmanServo {
 
 impl Servo for KalmanServo {
     fn sample(&mut self, offset_ns: i64, local_ts_ns: i64, weight: f64) -> ServoOutput {
+        if self.history[1].is_some_and(|(_, t)| local_ts_ns <= t) {
+            // Time went backwards (a step we did not make): the phase history is void.
+            self.history = [None; 2];
+        }
+        self.record_phase(offset_ns, local_ts_ns);
         let state = match self.phase {
             Phase::Empty => {
                 self.phase = Phase::One(offset_ns, local_ts_ns);
@@ -238,6 +280,7 @@ impl Servo for KalmanServo {
                 let freq_ppb = self.control();
                 // The step moves the next timestamps too.
                 self.last_ts = self.last_ts.saturating_sub(offset_ns);
+                self.note_step(offset_ns.saturating_neg());
                 ServoAction::Step {
                     step_ns: offset_ns.saturating_neg(),
                     freq_ppb,
@@ -251,6 +294,9 @@ impl Servo for KalmanServo {
     fn reset(&mut self) {
         self.phase = Phase::Empty;
         self.rejects = 0;
+        // A new master or path: its phase is not comparable with the old one's. The noise
+        // window is kept (timestamping noise belongs to this clock's hardware).
+        self.history = [None; 2];
     }
 
     fn set_sync_interval(&mut self, interval_s: f64) {
@@ -332,6 +378,46 @@ mod tests {
         assert!(seen_during_outlier < 5.0, "{seen_during_outlier}");
         // The persistent jump was followed and removed.
         assert!(theta.abs() < 50.0, "theta {theta}");
+    }
+
+    /// Seen with the real port core in the simulator: the first path-delay samples were
+    /// measured before the frequency was known, so the two start-up offsets gave a frequency
+    /// 1.5 ppm off. The filter must leave that wrong start within a minute, not get stuck
+    /// believing the resulting drift is measurement noise.
+    #[test]
+    fn recovers_from_a_wrong_start_up_frequency() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+        let mut s = KalmanServo::new(&ServoConfig::default(), 0.0);
+        let err = 48_000.0;
+        let mut theta: f64 = 1_500.0;
+        let mut u = 0.0;
+        let mut worst_late = 0.0f64;
+        for k in 0..400i64 {
+            // Start-up samples biased by the path-delay estimate settling as its median filter
+            // fills (the sequence the core produced in the simulator).
+            const BIAS: [f64; 13] = [
+                4463.0, 2944.0, 2944.0, 1424.0, 955.0, 486.0, 486.0, 295.0, 103.0, 67.0, 31.0,
+                15.0, 0.0,
+            ];
+            let bias = BIAS.get(k as usize).copied().unwrap_or(0.0);
+            let noise = 8.0 * (rng.random::<f64>() - 0.5) * 3.46;
+            let o = s.sample((theta + bias + noise).round() as i64, (k + 1) * S, 1.0);
+            match o.action {
+                ServoAction::AdjustFrequency(f) => u = f,
+                ServoAction::Step { step_ns, freq_ppb } => {
+                    theta += step_ns as f64;
+                    u = freq_ppb;
+                }
+                ServoAction::None => {}
+            }
+            if k >= 100 {
+                worst_late = worst_late.max(theta.abs());
+            }
+            theta += err + u;
+        }
+        assert!(worst_late < 50.0, "|θ| after 100 s up to {worst_late} ns");
+        assert!(s.measurement_noise() < 30.0, "R: {}", s.measurement_noise());
     }
 
     #[test]

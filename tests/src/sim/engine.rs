@@ -3,7 +3,9 @@
 //! links, the time-error sampler and the trace.
 //!
 //! Frame life cycle: a node's [`Action::Send`] → transmit latency (per port FIFO) → departure:
-//! egress timestamp taken in the sender's PTP clock plus noise, one-step hook
+//! egress timestamp taken in the sender's PTP clock plus noise, one-step insertion (the
+//! action's [`OneStep`]: originTimestamp or Pdelay_Resp turnaround written with that
+//! timestamp, see [`insert_one_step`](super::onestep::insert_one_step)), one-step hook
 //! ([`SimNode::on_egress`]), TX timestamp delivered to the node if it asked with a token →
 //! link (loss, delay, jitter) → arrival: RX timestamp in the receiver's PTP clock plus noise →
 //! [`SimNode::handle_message`]. Clock adjustments act at the instant the action is executed.
@@ -14,11 +16,12 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
-use xptp_control::port::{Action, ClockAdjustment, TxToken};
+use xptp_control::port::{Action, ClockAdjustment, OneStep, TxToken};
 use xptp_control::time::Instant;
 
 use super::link::{DirectionState, DirectionStats, Link, LinkConfig, LinkId, NodeId, PortRef};
 use super::node::{NodeConfig, NodeCtx, SimNode};
+use super::onestep::insert_one_step;
 use super::oscillator::Oscillator;
 use super::report::{Reference, TeSeries};
 use super::rng::{SimRng, Stream};
@@ -57,6 +60,11 @@ pub struct NodeStats {
     pub frequency_adjustments: u64,
     /// The frequency adjustment last applied (ppb).
     pub last_frequency_ppb: f64,
+    /// One-step frames whose timestamp or turnaround was written at egress.
+    pub one_step_inserted: u64,
+    /// One-step frames that could not be edited (not PTP, timestamp out of range,
+    /// correctionField overflow): sent unchanged.
+    pub one_step_failed: u64,
 }
 
 /// A port state change reported by a node.
@@ -82,6 +90,7 @@ enum Event {
         from: PortRef,
         data: Vec<u8>,
         token: Option<TxToken>,
+        one_step: Option<OneStep>,
     },
     Arrive {
         to: PortRef,
@@ -384,8 +393,13 @@ impl Simulator {
                 self.fire_timer(n, generation);
                 Some(n)
             }
-            Event::Depart { from, data, token } => {
-                self.depart(from, data, token);
+            Event::Depart {
+                from,
+                data,
+                token,
+                one_step,
+            } => {
+                self.depart(from, data, token, one_step);
                 Some(from.node)
             }
             Event::Arrive { to, data } => {
@@ -525,8 +539,12 @@ impl Simulator {
         let at = self.abs(self.now);
         match action {
             Action::Send {
-                port, data, token, ..
-            } => self.send(n, port, data, token),
+                port,
+                data,
+                token,
+                one_step,
+                ..
+            } => self.send(n, port, data, token, one_step),
             Action::AdjustClock(adj) => {
                 let Some(slot) = self.nodes.get_mut(n.0) else {
                     return;
@@ -561,7 +579,14 @@ impl Simulator {
         }
     }
 
-    fn send(&mut self, n: NodeId, port: u16, data: Vec<u8>, token: Option<TxToken>) {
+    fn send(
+        &mut self,
+        n: NodeId,
+        port: u16,
+        data: Vec<u8>,
+        token: Option<TxToken>,
+        one_step: Option<OneStep>,
+    ) {
         let now = self.now;
         let from = PortRef::new(n, port);
         let connected = self.port_links.contains_key(&from);
@@ -589,15 +614,36 @@ impl Simulator {
         let depart = now.saturating_add(latency).max(*last);
         *last = depart;
         slot.stats.frames_sent += 1;
-        self.push(depart, Event::Depart { from, data, token });
+        self.push(
+            depart,
+            Event::Depart {
+                from,
+                data,
+                token,
+                one_step,
+            },
+        );
     }
 
-    fn depart(&mut self, from: PortRef, mut data: Vec<u8>, token: Option<TxToken>) {
+    fn depart(
+        &mut self,
+        from: PortRef,
+        mut data: Vec<u8>,
+        token: Option<TxToken>,
+        one_step: Option<OneStep>,
+    ) {
         let n = from.node;
         let egress_ts = self.timestamp(n);
         let Some(slot) = self.nodes.get_mut(n.0) else {
             return;
         };
+        // The one-step timestamper writes into the frame as it leaves (9.5.9, 11.4.2 c).
+        if let Some(os) = one_step {
+            match insert_one_step(&mut data, os, egress_ts) {
+                Ok(()) => slot.stats.one_step_inserted += 1,
+                Err(_) => slot.stats.one_step_failed += 1,
+            }
+        }
         slot.node.on_egress(from.port, &mut data, egress_ts);
         let ts_delay = slot.cfg.tx_timestamp_delay_ns.max(0);
         if let Some(token) = token {

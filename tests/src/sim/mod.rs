@@ -14,25 +14,33 @@
 //! - [`tc`]: a one-step E2E/P2P transparent clock editing real PTP messages;
 //! - [`testnodes`]: reflector, sync source, sink, and the servo "measurement pair";
 //! - [`report`]: time-error series, convergence and steady-state statistics, the servo table;
-//! - [`trace`]: the digest (and optional list) of everything that happened.
+//! - [`trace`]: the digest (and optional list) of everything that happened;
+//! - [`ptp_node`]: the real protocol core as a node; [`onestep`]: one-step insertion at
+//!   egress; [`scenarios`]: configurations and the servo table's scenarios.
 //!
 //! Frames on the simulated wire are PTP messages (no Ethernet/UDP framing), as the core's
 //! `Action::Send` produces them.
 //!
-//! # Plugging in the port core
-//! Wrap the core in a type implementing [`SimNode`] whose handlers forward to the core's
-//! `handle_message(now, port, bytes, rx_timestamp)`, `handle_tx_timestamp(token, t)`,
-//! `handle_timer(now)` and `poll_timeout()` (converting `i64` timestamps if the core takes
-//! another type), and return its actions unchanged. The engine executes `Send` (with TX
-//! timestamp tokens), `AdjustClock` (on the node's simulated PTP clock at that instant) and
-//! records `PortStateChanged`.
+//! # The port core in the simulator
+//! [`PtpNode`](ptp_node::PtpNode) runs the real sans-IO
+//! [`PtpInstance`](xptp_control::ptp::PtpInstance) on a node: its handlers forward to the
+//! core's `handle_message` / `handle_tx_timestamp` / `handle_timer` / `poll_timeout` and
+//! return the queued actions unchanged; [`add_ptp_node`](ptp_node::add_ptp_node) adds one
+//! with its randomness derived from the run seed. The engine executes `Send` (with TX
+//! timestamp tokens, and one-step insertion at egress: [`onestep`]), `AdjustClock` (on the
+//! node's simulated PTP clock at that instant) and records `PortStateChanged`.
+//! [`scenarios`] holds the configurations test networks are built from and the servo table's
+//! scenarios (`scripts/servo-table` writes `tests/results/servo_table.md`).
 
 pub mod engine;
 pub mod link;
 pub mod node;
+pub mod onestep;
 pub mod oscillator;
+pub mod ptp_node;
 pub mod report;
 pub mod rng;
+pub mod scenarios;
 pub mod tc;
 pub mod testnodes;
 pub mod trace;
@@ -44,6 +52,7 @@ pub use engine::{NodeStats, SimError, Simulator, StateChange};
 pub use link::{Direction, DirectionStats, LinkConfig, LinkId, NodeId, PortRef};
 pub use node::{NodeConfig, NodeCtx, SimNode};
 pub use oscillator::{Oscillator, OscillatorConfig};
+pub use ptp_node::{add_ptp_node, clock_identity, PtpNode};
 pub use report::{
     convergence_time, Reference, ScenarioRun, ServoTable, ServoTableSpec, TeSeries, WindowStats,
     README_COLUMNS,

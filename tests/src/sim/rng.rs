@@ -31,6 +31,9 @@ pub enum Stream {
     Link(usize, u8),
     /// Randomness handed to scenario code and test nodes.
     User(u64),
+    /// The protocol core running on a node: (node index, incarnation: 0 for the first start,
+    /// n after the n-th restart).
+    Protocol(usize, u64),
 }
 
 impl Stream {
@@ -41,6 +44,7 @@ impl Stream {
             Stream::TxLatency(n) => (3, n as u64, 0),
             Stream::Link(l, d) => (4, l as u64, u64::from(d)),
             Stream::User(u) => (5, u, 0),
+            Stream::Protocol(n, i) => (6, n as u64, i),
         };
         mix(mix(tag) ^ mix(a.wrapping_add(0x1234_5678)) ^ b.rotate_left(17))
     }
@@ -75,6 +79,12 @@ impl SimRng {
     /// A uniformly drawn `u32` (e.g. for the announce receipt timeout's random extension).
     pub fn u32(&mut self) -> u32 {
         self.rng.random::<u32>()
+    }
+
+    /// The underlying generator (for code that takes a `rand::Rng`, such as the protocol
+    /// core).
+    pub fn into_inner(self) -> Xoshiro256PlusPlus {
+        self.rng
     }
 
     /// A uniformly drawn `u64`.
