@@ -139,7 +139,6 @@ fn main() -> anyhow::Result<()> {
                     .context("installing the SIGINT/SIGTERM handler")?;
             }
             if let Err(e) = xptp_control::daemon::run(&args, &stop) {
-                tracing::error!("xptp run: {e}");
                 eprintln!("xptp run: {e}");
                 std::process::exit(1);
             }
