@@ -67,7 +67,14 @@ impl XptpRun {
                 source,
             })?;
         let log = dir.path().join("xptp.log");
-        let mut all = vec!["run"];
+        // Management sockets in the temporary directory: the default /var/run/ptp4l is shared
+        // by every namespace (and by any ptp4l on the host).
+        let uds = format!("uds_address={}", dir.path().join("xptp.sock").display());
+        let uds_ro = format!(
+            "uds_ro_address={}",
+            dir.path().join("xptp-ro.sock").display()
+        );
+        let mut all = vec!["run", "--set", &uds, "--set", &uds_ro];
         all.extend_from_slice(args);
         let proc = ns.spawn_logged(&binary.to_string_lossy(), &all, &log)?;
         Ok(XptpRun { proc, dir, log })
@@ -113,7 +120,12 @@ impl XptpRun {
             .stop_with(rustix::process::Signal::TERM, Duration::from_secs(5))
     }
 
-    /// The temporary directory (log).
+    /// The read-write management socket (`pmc -u -s PATH`).
+    pub fn uds(&self) -> PathBuf {
+        self.dir.path().join("xptp.sock")
+    }
+
+    /// The temporary directory (log, management sockets).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use xptp_tests::golden::xptp_binary;
-use xptp_tests::linuxptp::{DelayMechanism, Ptp4l, Ptp4lConfig, Transport};
+use xptp_tests::linuxptp::{parse_pmc_output, DelayMechanism, Ptp4l, Ptp4lConfig, Transport};
 use xptp_tests::netns::{leftover_namespaces_of_this_process, require_root, Lab};
 use xptp_tests::xptp_run::XptpRun;
 
@@ -110,6 +110,36 @@ fn xptp_master_ptp4l_slave(transport: Transport, delay: DelayMechanism, tag: &st
     assert!(
         delay_ns > 0 && delay_ns < 1_000_000,
         "path delay {delay_ns} ns from {last:?}"
+    );
+    // pmc against xptp's own management socket.
+    let uds = xptp.uds();
+    let out =
+        m.ns.output(
+            "pmc",
+            &[
+                "-u",
+                "-b",
+                "0",
+                "-s",
+                &uds.to_string_lossy(),
+                "GET DEFAULT_DATA_SET",
+                "GET PORT_DATA_SET",
+            ],
+        )
+        .unwrap();
+    let r = parse_pmc_output(&String::from_utf8_lossy(&out.stdout));
+    let dds = r.iter().find(|r| r.tlv == "DEFAULT_DATA_SET");
+    assert_eq!(
+        dds.and_then(|d| d.get("clockIdentity")),
+        Some(ours.as_str()),
+        "pmc GET DEFAULT_DATA_SET from xptp: {r:?}\n{}",
+        xptp.log_text()
+    );
+    let pds = r.iter().find(|r| r.tlv == "PORT_DATA_SET");
+    assert_eq!(
+        pds.and_then(|d| d.get("portState")),
+        Some("MASTER"),
+        "{r:?}"
     );
     let st = xptp.stop();
     let log = xptp.log_text();

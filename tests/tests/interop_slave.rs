@@ -20,8 +20,8 @@ use xptp_tests::xptp_run::XptpRun;
 /// `egressLatency` / `ingressLatency` keys calibrate such a bias away, as with ptp4l.
 const PATH_DELAY_DIFF_RANGE_NS: std::ops::Range<i64> = -2_000..30_000;
 /// Mean |true error| of the converged virtual clock (ns), software timestamps on veth
-/// (measured 2–8 µs).
-const TRUE_ERROR_MEAN_BOUND_NS: i64 = 15_000;
+/// (measured 0.1–13 µs over four runs: the TX/RX timestamp bias moves with scheduling).
+const TRUE_ERROR_MEAN_BOUND_NS: i64 = 25_000;
 /// Largest |true error| of a single converged summary (ns) (measured up to ~26 µs in a VM
 /// whose scheduling stalls reach a millisecond).
 const TRUE_ERROR_MAX_BOUND_NS: i64 = 50_000;

@@ -16,10 +16,13 @@ use xptp_datapath::handoff::{PortId, TxOutcome, TxRequest, TxToken as DpToken};
 use xptp_datapath::worker::FAST_TOKEN;
 
 use super::clock::DaemonClock;
+use super::management::InstanceView;
 use super::setup::{Mode, Plan};
 use super::transport::{self, PortNet, RxReject};
 use super::DaemonError;
 use crate::config::Config;
+use crate::mgmt::uds::UdsServer;
+use crate::mgmt::{ManagementCommand, SyncUncertain};
 use crate::port::state::PortState;
 use crate::port::{Action, ClockAdjustment, TxToken};
 use crate::ptp::PtpInstance;
@@ -95,8 +98,9 @@ pub fn run(plan: Plan, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
             dps,
             port_dp,
             instance,
+            uds,
         } => {
-            let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance);
+            let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance, uds);
             tracing::info!(
                 clock_identity = %c.inst.default_ds().clock_identity,
                 ports = c.nets.len(),
@@ -175,6 +179,8 @@ struct Control {
     dps: Vec<Datapath>,
     port_dp: Vec<usize>,
     inst: Box<PtpInstance>,
+    uds: Box<UdsServer>,
+    sync_uncertain: SyncUncertain,
     pending: HashMap<u64, (TxToken, std::time::Instant)>,
     next_plain: u64,
     shell: ShellCounters,
@@ -194,6 +200,7 @@ impl Control {
         dps: Vec<Datapath>,
         port_dp: Vec<usize>,
         inst: Box<PtpInstance>,
+        uds: Box<UdsServer>,
     ) -> Self {
         let pushed = dps.first().map(|d| d.config().tai_to_ptp_ns).unwrap_or(0);
         let n = nets.len();
@@ -207,6 +214,8 @@ impl Control {
             dps,
             port_dp,
             inst,
+            uds,
+            sync_uncertain: SyncUncertain::DontCare,
             pending: HashMap::new(),
             next_plain: 0,
             shell: ShellCounters::default(),
@@ -237,6 +246,7 @@ impl Control {
             self.expire_pending();
             busy = true;
         }
+        busy |= self.management();
         if let Err(e) = self.clock.maintain() {
             self.shell.clock_errors += 1;
             tracing::warn!("clock upkeep: {e}");
@@ -257,6 +267,40 @@ impl Control {
                 std::thread::sleep(d);
             }
         }
+    }
+
+    /// Answers pmc over the UNIX sockets; applies SETs before answering what queued behind.
+    fn management(&mut self) -> bool {
+        let mut any = false;
+        // Bounded: the server stops after each SET so later GETs see it applied.
+        for _ in 0..16 {
+            let view = InstanceView {
+                inst: &self.inst,
+                nets: &self.nets,
+                cfg: &self.cfg,
+                sync_uncertain: self.sync_uncertain,
+            };
+            let cmds = self.uds.poll(&view);
+            if cmds.is_empty() {
+                break;
+            }
+            any = true;
+            for c in cmds {
+                tracing::info!(command = ?c, "management SET applied");
+                let now = self.now();
+                match c {
+                    ManagementCommand::SetPriority1(v) => {
+                        self.inst.set_priorities(now, Some(v), None)
+                    }
+                    ManagementCommand::SetPriority2(v) => {
+                        self.inst.set_priorities(now, None, Some(v))
+                    }
+                    ManagementCommand::SetSyncUncertain(s) => self.sync_uncertain = s,
+                }
+                self.drain_actions();
+            }
+        }
+        any
     }
 
     fn drain_rx(&mut self, d: usize) -> bool {
@@ -530,7 +574,12 @@ impl Control {
                 );
             }
         }
-        tracing::info!(shell = ?self.shell, true_error_ns = ?true_error_ns, "xptp run stopped");
+        tracing::info!(
+            shell = ?self.shell,
+            management = ?self.uds.counters(),
+            true_error_ns = ?true_error_ns,
+            "xptp run stopped"
+        );
         RunReport {
             timestamp_source,
             shell: self.shell,

@@ -15,6 +15,7 @@
 pub mod clock;
 pub mod control;
 pub mod logging;
+pub mod management;
 pub mod setup;
 pub mod transport;
 
@@ -193,6 +194,9 @@ pub enum DaemonError {
     /// The datapath could not be stood up.
     #[error("datapath: {0}")]
     Datapath(#[from] xptp_datapath::fastpath::run::RunError),
+    /// The management sockets could not be bound.
+    #[error("management: {0}")]
+    Management(#[from] crate::mgmt::uds::UdsError),
     /// A configuration xptp run does not implement.
     #[error("{0}")]
     Unsupported(String),

@@ -23,6 +23,7 @@ use super::{DaemonError, RunArgs, XdpModeArg};
 use crate::clock::ClockSource;
 use crate::config::{flag_overrides, ClockType, Config, LoadOptions, TimeStampingMode};
 use crate::datasets::DelayMechanism;
+use crate::mgmt::uds::{UdsConfig, UdsServer};
 use crate::ptp::{InstanceConfig, PtpInstance};
 
 /// The smallest TX timestamp timeout used: the datapath reports software TX timestamps from
@@ -82,6 +83,8 @@ pub enum Mode {
         port_dp: Vec<usize>,
         /// The protocol core.
         instance: Box<PtpInstance>,
+        /// The pmc-compatible management sockets.
+        uds: Box<UdsServer>,
     },
     /// E2E or P2P transparent clock on the fast path.
     Transparent {
@@ -308,10 +311,21 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             clock_identity,
             Box::new(rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed)),
         );
+        let ro = cfg.uds_ro_address.clone();
+        let uds = UdsServer::bind(&UdsConfig {
+            address: cfg.uds_address.clone(),
+            ro_address: (!ro.as_os_str().is_empty()).then_some(ro),
+            ..UdsConfig::default()
+        })?;
+        tracing::info!(
+            sockets = ?uds.paths(),
+            "management (pmc -u -s PATH) listening"
+        );
         Mode::Instance {
             dps,
             port_dp,
             instance: Box::new(instance),
+            uds: Box::new(uds),
         }
     };
     Ok(Plan {
