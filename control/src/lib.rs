@@ -11,6 +11,7 @@
 pub mod bmca;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod datasets;
 pub mod decode;
 pub mod instance;

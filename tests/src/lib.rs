@@ -21,6 +21,7 @@ pub mod linuxptp;
 pub mod netns;
 pub mod sim;
 pub mod tshark;
+pub mod xptp_run;
 
 use std::path::PathBuf;
 use std::process::ExitStatus;

@@ -62,6 +62,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the PTP daemon (ptp4l's options: -f FILE -i IFACE -2 -4 -6 -E -P -S -H -s -m -q
+    /// -l N) on the XDP/AF_XDP datapath until SIGINT/SIGTERM (root or CAP_BPF, CAP_NET_ADMIN,
+    /// CAP_NET_RAW).
+    Run(Box<xptp_control::daemon::RunArgs>),
     /// Configuration files (ptp4l.conf syntax).
     #[command(subcommand)]
     Config(xptp_control::config::cli::ConfigCommand),
@@ -127,6 +131,17 @@ fn main() -> anyhow::Result<()> {
             let report = watch(&opts, &stop, &mut out)
                 .with_context(|| format!("xptp watch -i {}", opts.ifname))?;
             eprint!("{report}");
+        }
+        Command::Run(args) => {
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, stop.clone())
+                    .context("installing the SIGINT/SIGTERM handler")?;
+            }
+            if let Err(e) = xptp_control::daemon::run(&args, &stop) {
+                eprintln!("xptp run: {e}");
+                std::process::exit(1);
+            }
         }
         Command::Config(c) => std::process::exit(xptp_control::config::cli::run(
             &c,

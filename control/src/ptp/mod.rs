@@ -262,6 +262,19 @@ impl PtpInstance {
         }
     }
 
+    /// Management SET PRIORITY1 / PRIORITY2 (IEEE 1588-2019 15.5.3.3.3–4): changes
+    /// defaultDS.priority1/2 and runs the state decision (9.3) with the new values.
+    pub fn set_priorities(&mut self, now: Instant, priority1: Option<u8>, priority2: Option<u8>) {
+        self.ensure_init(now);
+        if let Some(p) = priority1 {
+            self.clock.default_ds.priority1 = p;
+        }
+        if let Some(p) = priority2 {
+            self.clock.default_ds.priority2 = p;
+        }
+        self.state_decision(now);
+    }
+
     // ---- read access -------------------------------------------------------------------
 
     /// The number of ports.

@@ -128,21 +128,105 @@ fn read_mac(ifname: &str) -> Result<[u8; 6], RunError> {
     Ok(mac)
 }
 
-/// A running fast path.
-#[derive(Debug)]
-pub struct Running {
-    stop: Arc<AtomicBool>,
-    control: Option<JoinHandle<()>>,
-    worker: Option<WorkerHandle>,
-    steering: Vec<xptp_ebpf::XdpSteering>,
-    handles: FastPathHandles,
-    link_delays: Arc<[crate::worker::Counter; MAX_PORTS]>,
+/// Where one interface goes: its port id (index into [`FastPathConfig::ports`]) and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortIface {
+    /// The port id (the worker's socket port, `FastPathConfig::ports` index).
+    pub port: PortId,
+    /// The interface.
+    pub ifname: String,
 }
 
-impl Running {
+/// How to stand one worker's datapath up (no control thread): [`stand_up`].
+#[derive(Clone, Debug)]
+pub struct DatapathOptions {
+    /// The interfaces this worker serves, with their port ids.
+    pub ports: Vec<PortIface>,
+    /// Configuration; for each served port, `mac` and `port_number` are filled from the
+    /// interface / port id when left zero, a disabled slot is enabled, and `clock_identity`
+    /// is derived from the first port's MAC when left zero.
+    pub cfg: FastPathConfig,
+    /// Worker core.
+    pub core: Option<usize>,
+    /// Worker idle policy.
+    pub idle: IdlePolicy,
+    /// XDP attach mode.
+    pub attach_mode: xptp_ebpf::AttachMode,
+    /// Try the NIC hardware-RX-timestamp build of the XDP program first.
+    pub want_hw_ts: bool,
+    /// UMEM and ring sizes of each socket.
+    pub xsk: XskConfig,
+    /// Worker thread name.
+    pub name: String,
+}
+
+impl DatapathOptions {
+    /// Options for `ifaces` (port id = index) with `cfg`: native XDP, busy-polling unpinned
+    /// worker yielding when idle, 2048-frame UMEMs.
+    pub fn new(ifaces: &[String], cfg: FastPathConfig) -> Self {
+        DatapathOptions {
+            ports: ifaces
+                .iter()
+                .enumerate()
+                .map(|(i, n)| PortIface {
+                    port: i as PortId,
+                    ifname: n.clone(),
+                })
+                .collect(),
+            cfg,
+            core: None,
+            idle: IdlePolicy::YieldAfter(64),
+            attach_mode: xptp_ebpf::AttachMode::Native,
+            want_hw_ts: false,
+            xsk: XskConfig {
+                frame_count: 2048,
+                ring_size: 512,
+                ..XskConfig::default()
+            },
+            name: "xptp-fastpath".into(),
+        }
+    }
+}
+
+/// One worker's datapath: XDP steering on its interfaces, one AF_XDP socket per interface
+/// (queue 0), the worker running [`FastPath`], and the control-side ends (the [`Link`] lanes
+/// and the [`FastPathHandles`]). Whoever holds it drives control; dropping it stops the worker
+/// (freeing the rings) and detaches XDP.
+#[derive(Debug)]
+pub struct Datapath {
+    link: Arc<Link>,
+    handles: FastPathHandles,
+    cfg: FastPathConfig,
+    worker: Option<WorkerHandle>,
+    steering: Vec<xptp_ebpf::XdpSteering>,
+    sockets: Vec<crate::xsk::XskStatus>,
+    ports: Vec<PortIface>,
+}
+
+impl Datapath {
+    /// The lanes to and from the worker.
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
     /// The control-side handles (updates, counters, events, requester reports).
     pub fn handles(&self) -> &FastPathHandles {
         &self.handles
+    }
+
+    /// The configuration the worker started with (MACs and clock identity filled in).
+    pub fn config(&self) -> &FastPathConfig {
+        &self.cfg
+    }
+
+    /// The served ports.
+    pub fn ports(&self) -> &[PortIface] {
+        &self.ports
+    }
+
+    /// Whether the worker serves `port`.
+    pub fn serves(&self, port: PortId) -> bool {
+        self.ports.iter().any(|p| p.port == port)
     }
 
     /// The worker's counters.
@@ -153,40 +237,30 @@ impl Running {
             .unwrap_or_default()
     }
 
-    /// The last meanLinkDelay measured on `port` (ns), when link delay is measured.
-    pub fn mean_link_delay_ns(&self, port: PortId) -> Option<i64> {
-        self.link_delays
-            .get(usize::from(port))
-            .map(|c| c.get() as i64)
-            .filter(|v| *v != 0)
+    /// Whether the worker thread is pinned to its core.
+    pub fn pinned(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.pinned())
     }
 
-    /// XDP program counters of every interface: (steered, seen).
-    pub fn xdp_counters(&self) -> Vec<(u64, u64)> {
-        self.steering
-            .iter()
-            .filter_map(|s| s.counters().ok())
-            .map(|c| (c.steered(), c.seen()))
-            .collect()
+    /// What each XDP attach ended up as, in port order.
+    pub fn attach_status(&self) -> Vec<xptp_ebpf::AttachStatus> {
+        self.steering.iter().map(|s| s.status().clone()).collect()
     }
 
-    /// Stops the worker and the control thread and detaches XDP.
-    pub fn stop(mut self) {
-        self.shutdown();
+    /// How each AF_XDP socket is bound, in port order.
+    pub fn socket_status(&self) -> &[crate::xsk::XskStatus] {
+        &self.sockets
     }
 
-    /// [`Self::stop`] through a mutable reference (idempotent).
+    /// XDP program counters of every interface, in port order.
+    pub fn xdp_counters(&self) -> Vec<Option<xptp_ebpf::Counters>> {
+        self.steering.iter().map(|s| s.counters().ok()).collect()
+    }
+
+    /// Stops the worker (its sockets and rings are freed) and detaches XDP (idempotent).
     pub fn stop_in_place(&mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(c) = self.control.take() {
-            let _ = c.join();
-        }
         if let Some(w) = self.worker.take() {
-            let _ = w.stop();
+            drop(w.stop());
         }
         for s in self.steering.drain(..) {
             s.detach();
@@ -194,27 +268,26 @@ impl Running {
     }
 }
 
-impl Drop for Running {
+impl Drop for Datapath {
     fn drop(&mut self) {
-        self.shutdown();
+        self.stop_in_place();
     }
 }
 
-/// Starts the fast path as configured.
-pub fn start(opts: RunOptions) -> Result<Running, RunError> {
-    let n = opts.ifaces.len();
-    if n == 0 || n > MAX_PORTS {
+/// Attaches XDP steering and opens one AF_XDP socket (queue 0) per interface, then spawns the
+/// worker with [`FastPath`] as its hook. No control thread: see [`start`] for a minimal one,
+/// and the daemon for the full control plane.
+pub fn stand_up(opts: DatapathOptions) -> Result<Datapath, RunError> {
+    let n = opts.ports.len();
+    if n == 0 || n > MAX_PORTS || opts.ports.iter().any(|p| usize::from(p.port) >= MAX_PORTS) {
         return Err(RunError::PortCount(n));
     }
     let mut cfg = opts.cfg;
     let mut sockets = Vec::with_capacity(n);
+    let mut statuses = Vec::with_capacity(n);
     let mut steering = Vec::with_capacity(n);
-    let xsk_cfg = XskConfig {
-        frame_count: 2048,
-        ring_size: 512,
-        ..XskConfig::default()
-    };
-    for (i, ifname) in opts.ifaces.iter().enumerate() {
+    for (k, pi) in opts.ports.iter().enumerate() {
+        let (i, ifname) = (usize::from(pi.port), &pi.ifname);
         let given = cfg.ports.get(i).map(|p| p.mac).unwrap_or_default();
         // /sys shows the namespace it was mounted in: callers that moved a thread into another
         // namespace pass the MAC instead.
@@ -234,16 +307,16 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
                 p.port_number = i as u16 + 1;
             }
         }
-        if i == 0 && cfg.clock_identity == ClockIdentity([0; 8]) {
+        if k == 0 && cfg.clock_identity == ClockIdentity([0; 8]) {
             cfg.clock_identity = ClockIdentity::from_mac(mac);
         }
-        let st = xptp_ebpf::XdpSteering::attach(ifname, xptp_ebpf::AttachMode::Native, false)
+        let st = xptp_ebpf::XdpSteering::attach(ifname, opts.attach_mode, opts.want_hw_ts)
             .map_err(|source| RunError::Xdp {
                 ifname: ifname.clone(),
                 source,
             })?;
         let sock =
-            XskSocket::open(i as PortId, ifname, 0, &xsk_cfg).map_err(|source| RunError::Xsk {
+            XskSocket::open(pi.port, ifname, 0, &opts.xsk).map_err(|source| RunError::Xsk {
                 ifname: ifname.clone(),
                 source,
             })?;
@@ -252,13 +325,14 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
                 ifname: ifname.clone(),
                 source,
             })?;
+        statuses.push(sock.status().clone());
         sockets.push(sock);
         steering.push(st);
     }
     let (fp, handles) = FastPath::new(cfg);
     let link = Arc::new(Link::new(LinkConfig::default()));
     let worker = worker::spawn(
-        "xptp-fastpath",
+        &opts.name,
         WorkerConfig {
             core: opts.core,
             idle: opts.idle,
@@ -268,11 +342,108 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
         fp,
     )
     .map_err(RunError::Spawn)?;
+    Ok(Datapath {
+        link,
+        handles,
+        cfg,
+        worker: Some(worker),
+        steering,
+        sockets: statuses,
+        ports: opts.ports,
+    })
+}
+
+/// A running fast path with its minimal control thread.
+#[derive(Debug)]
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    control: Option<JoinHandle<()>>,
+    dp: Option<Datapath>,
+    handles: FastPathHandles,
+    link_delays: Arc<[crate::worker::Counter; MAX_PORTS]>,
+}
+
+impl Running {
+    /// The control-side handles (updates, counters, events, requester reports).
+    pub fn handles(&self) -> &FastPathHandles {
+        &self.handles
+    }
+
+    /// The datapath (until stopped).
+    pub fn datapath(&self) -> Option<&Datapath> {
+        self.dp.as_ref()
+    }
+
+    /// The worker's counters.
+    pub fn worker_counters(&self) -> CounterSnapshot {
+        self.dp
+            .as_ref()
+            .map(Datapath::worker_counters)
+            .unwrap_or_default()
+    }
+
+    /// The last meanLinkDelay measured on `port` (ns), when link delay is measured.
+    pub fn mean_link_delay_ns(&self, port: PortId) -> Option<i64> {
+        self.link_delays
+            .get(usize::from(port))
+            .map(|c| c.get() as i64)
+            .filter(|v| *v != 0)
+    }
+
+    /// XDP program counters of every interface: (steered, seen).
+    pub fn xdp_counters(&self) -> Vec<(u64, u64)> {
+        self.dp
+            .as_ref()
+            .map(|d| {
+                d.xdp_counters()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (c.steered(), c.seen()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Stops the worker and the control thread and detaches XDP.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    /// [`Self::stop`] through a mutable reference (idempotent).
+    pub fn stop_in_place(&mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(c) = self.control.take() {
+            let _ = c.join();
+        }
+        if let Some(mut d) = self.dp.take() {
+            d.stop_in_place();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts the fast path as configured, with the minimal control thread (P2P link delay).
+pub fn start(opts: RunOptions) -> Result<Running, RunError> {
+    let mut d = DatapathOptions::new(&opts.ifaces, opts.cfg);
+    d.core = opts.core;
+    d.idle = opts.idle;
+    let dp = stand_up(d)?;
     let stop = Arc::new(AtomicBool::new(false));
     let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
     let control = {
         let stop = stop.clone();
-        let handles = handles.clone();
+        let link = dp.link().clone();
+        let handles = dp.handles().clone();
+        let cfg = *dp.config();
         let delays = link_delays.clone();
         let interval = opts.log_min_pdelay_req_interval;
         std::thread::Builder::new()
@@ -283,9 +454,8 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     Ok(Running {
         stop,
         control: Some(control),
-        worker: Some(worker),
-        steering,
-        handles,
+        handles: dp.handles().clone(),
+        dp: Some(dp),
         link_delays,
     })
 }

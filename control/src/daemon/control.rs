@@ -1,0 +1,589 @@
+//! The control loop of `xptp run`: it moves received frames from the workers' up-lanes into
+//! the [`PtpInstance`] (with their timestamps on the disciplined clock's scale), hands the
+//! instance's actions to the workers, the clock and the log, feeds TX timestamps back, fires
+//! timers, keeps the fast path's timescale offset current, and logs the ptp4l-style summary.
+//!
+//! It never blocks on a lane: each pass polls everything, and only an idle pass sleeps, for at
+//! most [`MAX_IDLE_SLEEP`] or until the next timer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use xptp_datapath::fastpath::config::{ConfigUpdate, TcMode};
+use xptp_datapath::fastpath::run::Datapath;
+use xptp_datapath::handoff::{PortId, TxOutcome, TxRequest, TxToken as DpToken};
+use xptp_datapath::worker::FAST_TOKEN;
+
+use super::clock::DaemonClock;
+use super::management::InstanceView;
+use super::setup::{Mode, Plan};
+use super::transport::{self, PortNet, RxReject};
+use super::DaemonError;
+use crate::config::Config;
+use crate::mgmt::uds::UdsServer;
+use crate::mgmt::{ManagementCommand, SyncUncertain};
+use crate::port::state::PortState;
+use crate::port::{Action, ClockAdjustment, TxToken};
+use crate::ptp::PtpInstance;
+use crate::servo::ServoState;
+use crate::time::Instant;
+
+/// Longest sleep of an idle pass.
+pub const MAX_IDLE_SLEEP: Duration = Duration::from_micros(500);
+/// Received frames handled per lane per pass (timers are serviced between batches).
+const RX_BATCH: usize = 256;
+/// Token bit of frames that need no TX timestamp (the core's ids never reach it).
+const NO_TS: u64 = 1 << 62;
+/// The fast path's timescale offset is refreshed when it is off by more than this (ns).
+const TAI_TO_PTP_TOLERANCE_NS: i64 = 20;
+
+/// What the shell itself counted (the core and the datapath count their own).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShellCounters {
+    /// Frames that did not parse as Ethernet/IP/UDP carrying PTP.
+    pub rx_unparseable: u64,
+    /// Frames on a transport the port is not configured for.
+    pub rx_wrong_transport: u64,
+    /// Frames for a port this process does not have.
+    pub rx_unknown_port: u64,
+    /// Frames without an XDP-ingress timestamp (the worker's later reading was used).
+    pub rx_worker_timestamp: u64,
+    /// Messages the core wanted sent that could not be framed.
+    pub tx_framing_failed: u64,
+    /// Transmit requests dropped because the down-lane was full.
+    pub tx_lane_full: u64,
+    /// Transmit requests the worker or the kernel dropped.
+    pub tx_dropped: u64,
+    /// TX reports for no pending token.
+    pub tx_unknown_report: u64,
+    /// Pending TX tokens discarded unanswered after a second.
+    pub tx_report_lost: u64,
+    /// Clock adjustments that failed.
+    pub clock_errors: u64,
+    /// Timescale updates the fast path's config lane refused (full).
+    pub fastpath_update_dropped: u64,
+}
+
+/// What a run ended with.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    /// Which timestamps fed the core.
+    pub timestamp_source: String,
+    /// The shell's counters.
+    pub shell: ShellCounters,
+    /// The virtual clock's true error at exit (ns).
+    pub true_error_ns: Option<i64>,
+}
+
+/// Runs the plan until `stop` is set; tears the datapath down before returning.
+pub fn run(plan: Plan, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
+    let Plan {
+        cfg,
+        clock,
+        nets,
+        timestamp_source,
+        mode,
+    } = plan;
+    tracing::info!(clock = clock.name(), "timestamps: {timestamp_source}");
+    match mode {
+        Mode::Transparent { running, mode } => {
+            run_transparent(running, mode, &cfg, stop);
+            Ok(RunReport {
+                timestamp_source,
+                ..RunReport::default()
+            })
+        }
+        Mode::Instance {
+            dps,
+            port_dp,
+            instance,
+            uds,
+        } => {
+            let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance, uds);
+            tracing::info!(
+                clock_identity = %c.inst.default_ds().clock_identity,
+                ports = c.nets.len(),
+                "xptp run: {} {} clock on {}",
+                c.cfg.clock_type.as_linuxptp(),
+                c.cfg.time_stamping.as_linuxptp(),
+                c.nets
+                    .iter()
+                    .map(|n| format!("{} ({})", n.ifname, n.transport.as_linuxptp()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            // Acquire: pairs with the signal handler's store.
+            while !stop.load(Ordering::Acquire) {
+                c.pass();
+            }
+            Ok(c.shutdown(timestamp_source))
+        }
+    }
+}
+
+fn run_transparent(
+    mut running: Box<xptp_datapath::fastpath::run::Running>,
+    mode: TcMode,
+    cfg: &Config,
+    stop: &AtomicBool,
+) {
+    tracing::info!(
+        "xptp run: {} on {} (fast path forwarding on the worker core)",
+        cfg.clock_type.as_linuxptp(),
+        cfg.ports
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut last = std::time::Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(50));
+        if last.elapsed() >= Duration::from_secs(1) {
+            last = std::time::Instant::now();
+            let c = &running.handles().counters;
+            let links: Vec<String> = (0..cfg.ports.len())
+                .filter_map(|p| {
+                    running
+                        .mean_link_delay_ns(p as PortId)
+                        .map(|d| format!("port {} link delay {d}", p + 1))
+                })
+                .collect();
+            tracing::info!(
+                forwarded = c.tc_forwarded.get(),
+                follow_ups = c.tc_follow_up_sent.get(),
+                pdelay_resp = c.pdelay_resp_sent.get(),
+                "tc {:?}: {} frames forwarded{}{}",
+                mode,
+                c.tc_forwarded.get(),
+                if links.is_empty() { "" } else { ", " },
+                links.join(", ")
+            );
+        }
+    }
+    let w = running.worker_counters();
+    let c = running.handles().counters.clone();
+    running.stop_in_place();
+    tracing::info!(
+        worker = ?w,
+        drops = ?c.drop_summary(),
+        "stopped: datapath detached; final counters"
+    );
+}
+
+struct Control {
+    cfg: Config,
+    clock: DaemonClock,
+    nets: Vec<PortNet>,
+    dps: Vec<Datapath>,
+    port_dp: Vec<usize>,
+    inst: Box<PtpInstance>,
+    uds: Box<UdsServer>,
+    sync_uncertain: SyncUncertain,
+    pending: HashMap<u64, (TxToken, std::time::Instant)>,
+    next_plain: u64,
+    shell: ShellCounters,
+    epoch: std::time::Instant,
+    freq_ppb: f64,
+    pushed_tai_to_ptp: i64,
+    next_summary: std::time::Instant,
+    summary_period: Duration,
+    last_logged: Vec<Option<(u16, i128)>>,
+}
+
+impl Control {
+    fn new(
+        cfg: Config,
+        clock: DaemonClock,
+        nets: Vec<PortNet>,
+        dps: Vec<Datapath>,
+        port_dp: Vec<usize>,
+        inst: Box<PtpInstance>,
+        uds: Box<UdsServer>,
+    ) -> Self {
+        let pushed = dps.first().map(|d| d.config().tai_to_ptp_ns).unwrap_or(0);
+        let n = nets.len();
+        let summary_period =
+            Duration::from_secs_f64(2f64.powi(cfg.log.summary_interval.clamp(-4, 16)));
+        let now = std::time::Instant::now();
+        Control {
+            cfg,
+            clock,
+            nets,
+            dps,
+            port_dp,
+            inst,
+            uds,
+            sync_uncertain: SyncUncertain::DontCare,
+            pending: HashMap::new(),
+            next_plain: 0,
+            shell: ShellCounters::default(),
+            epoch: now,
+            freq_ppb: 0.0,
+            pushed_tai_to_ptp: pushed,
+            next_summary: now + summary_period,
+            summary_period,
+            last_logged: vec![None; n],
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_nanos(self.epoch.elapsed().as_nanos() as u64)
+    }
+
+    /// One pass over every input; sleeps when nothing happened.
+    fn pass(&mut self) {
+        let mut busy = false;
+        for d in 0..self.dps.len() {
+            busy |= self.drain_tx_reports(d);
+            busy |= self.drain_rx(d);
+        }
+        let now = self.now();
+        if self.inst.poll_timeout().is_some_and(|t| t <= now) {
+            self.inst.handle_timer(now);
+            self.drain_actions();
+            self.expire_pending();
+            busy = true;
+        }
+        busy |= self.management();
+        if let Err(e) = self.clock.maintain() {
+            self.shell.clock_errors += 1;
+            tracing::warn!("clock upkeep: {e}");
+        }
+        self.refresh_timescale();
+        if std::time::Instant::now() >= self.next_summary {
+            self.next_summary += self.summary_period;
+            self.summary();
+        }
+        if !busy {
+            let until = self
+                .inst
+                .poll_timeout()
+                .map(|t| Duration::from_nanos(t.as_nanos().saturating_sub(self.now().as_nanos())))
+                .unwrap_or(MAX_IDLE_SLEEP);
+            let d = until.min(MAX_IDLE_SLEEP);
+            if !d.is_zero() {
+                std::thread::sleep(d);
+            }
+        }
+    }
+
+    /// Answers pmc over the UNIX sockets; applies SETs before answering what queued behind.
+    fn management(&mut self) -> bool {
+        let mut any = false;
+        // Bounded: the server stops after each SET so later GETs see it applied.
+        for _ in 0..16 {
+            let view = InstanceView {
+                inst: &self.inst,
+                nets: &self.nets,
+                cfg: &self.cfg,
+                sync_uncertain: self.sync_uncertain,
+            };
+            let cmds = self.uds.poll(&view);
+            if cmds.is_empty() {
+                break;
+            }
+            any = true;
+            for c in cmds {
+                tracing::info!(command = ?c, "management SET applied");
+                let now = self.now();
+                match c {
+                    ManagementCommand::SetPriority1(v) => {
+                        self.inst.set_priorities(now, Some(v), None)
+                    }
+                    ManagementCommand::SetPriority2(v) => {
+                        self.inst.set_priorities(now, None, Some(v))
+                    }
+                    ManagementCommand::SetSyncUncertain(s) => self.sync_uncertain = s,
+                }
+                self.drain_actions();
+            }
+        }
+        any
+    }
+
+    fn drain_rx(&mut self, d: usize) -> bool {
+        let mut any = false;
+        for _ in 0..RX_BATCH {
+            let Some(m) = self.dps.get(d).and_then(|dp| dp.link().rx_up.pop()) else {
+                break;
+            };
+            any = true;
+            let idx = usize::from(m.port);
+            let Some(net) = self.nets.get(idx) else {
+                self.shell.rx_unknown_port += 1;
+                continue;
+            };
+            let payload = match transport::accept(net, m.frame.as_slice()) {
+                Ok(p) => p,
+                Err(RxReject::Unparseable) => {
+                    self.shell.rx_unparseable += 1;
+                    continue;
+                }
+                Err(RxReject::WrongTransport) => {
+                    self.shell.rx_wrong_transport += 1;
+                    continue;
+                }
+            };
+            let (ts, from_ingress) = self.clock.rx_timestamp(&m.ts);
+            if !from_ingress {
+                self.shell.rx_worker_timestamp += 1;
+            }
+            let latency = self
+                .cfg
+                .ports
+                .get(idx)
+                .map(|(_, p)| i128::from(p.ingress_latency_ns))
+                .unwrap_or(0);
+            let now = self.now();
+            self.inst
+                .handle_message(now, idx as u16 + 1, payload, ts - latency);
+            self.drain_actions();
+        }
+        any
+    }
+
+    fn drain_tx_reports(&mut self, d: usize) -> bool {
+        let mut any = false;
+        while let Some(r) = self.dps.get(d).and_then(|dp| dp.link().tx_reports_up.pop()) {
+            any = true;
+            if r.token.0 & NO_TS != 0 {
+                if matches!(r.outcome, TxOutcome::Dropped(_)) {
+                    self.shell.tx_dropped += 1;
+                }
+                continue;
+            }
+            let Some((tok, _)) = self.pending.remove(&r.token.0) else {
+                self.shell.tx_unknown_report += 1;
+                continue;
+            };
+            match r.outcome {
+                TxOutcome::Sent { sw_tai_ns, hw_ns } => {
+                    let latency = self
+                        .cfg
+                        .ports
+                        .get(usize::from(r.port))
+                        .map(|(_, p)| i128::from(p.egress_latency_ns))
+                        .unwrap_or(0);
+                    let ts = self.clock.tx_timestamp(sw_tai_ns, hw_ns) + latency;
+                    self.inst.handle_tx_timestamp(tok, ts);
+                    self.drain_actions();
+                }
+                TxOutcome::Dropped(why) => {
+                    self.shell.tx_dropped += 1;
+                    tracing::debug!(port = r.port + 1, "transmit dropped: {why}");
+                }
+            }
+        }
+        any
+    }
+
+    fn expire_pending(&mut self) {
+        let before = self.pending.len();
+        self.pending
+            .retain(|_, (_, at)| at.elapsed() < Duration::from_secs(1));
+        self.shell.tx_report_lost += (before - self.pending.len()) as u64;
+    }
+
+    fn drain_actions(&mut self) {
+        while let Some(a) = self.inst.poll_action() {
+            match a {
+                Action::Send {
+                    port,
+                    data,
+                    token,
+                    one_step,
+                    ..
+                } => {
+                    if one_step.is_some() {
+                        // Refused at start-up; a message asking for it would carry an estimate.
+                        tracing::debug!(port, "one-step message sent without egress insertion");
+                    }
+                    self.send(port, &data, token);
+                }
+                Action::AdjustClock(adj) => self.adjust(adj),
+                Action::PortStateChanged(sc) => {
+                    tracing::info!(
+                        port = sc.port,
+                        from = %sc.from,
+                        to = %sc.to,
+                        "{sc}"
+                    );
+                    let idx = usize::from(sc.port.saturating_sub(1));
+                    if let Some(dp) = self.port_dp.get(idx).and_then(|&g| self.dps.get(g)) {
+                        let u = ConfigUpdate::Master {
+                            port: idx as PortId,
+                            master: sc.to == PortState::Master,
+                        };
+                        if !dp.handles().updates.push(u) {
+                            self.shell.fastpath_update_dropped += 1;
+                        }
+                    }
+                    if sc.to == PortState::Uncalibrated {
+                        let gm = self.inst.parent_ds().grandmaster_identity;
+                        tracing::info!(grandmaster = %gm, "selected best master clock {gm}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, port: u16, data: &[u8], token: Option<TxToken>) {
+        let idx = usize::from(port.saturating_sub(1));
+        let (Some(net), Some(dp)) = (
+            self.nets.get(idx),
+            self.port_dp.get(idx).and_then(|&g| self.dps.get(g)),
+        ) else {
+            self.shell.tx_framing_failed += 1;
+            return;
+        };
+        let frame = match net.frame(data) {
+            Ok(f) => f,
+            Err(e) => {
+                self.shell.tx_framing_failed += 1;
+                tracing::warn!(port, "cannot frame a message from the core: {e}");
+                return;
+            }
+        };
+        let id = match &token {
+            Some(t) => t.id() & !(FAST_TOKEN | NO_TS),
+            None => {
+                self.next_plain = self.next_plain.wrapping_add(1);
+                NO_TS | (self.next_plain & !(FAST_TOKEN | NO_TS))
+            }
+        };
+        let req = TxRequest {
+            port: idx as PortId,
+            token: DpToken(id),
+            frame,
+        };
+        if !dp.link().tx_down.push(req) {
+            self.shell.tx_lane_full += 1;
+            return;
+        }
+        if let Some(t) = token {
+            self.pending.insert(id, (t, std::time::Instant::now()));
+        }
+    }
+
+    fn adjust(&mut self, adj: ClockAdjustment) {
+        match self.clock.apply(adj) {
+            Ok(f) => {
+                if let Some(f) = f {
+                    self.freq_ppb = f;
+                }
+                if let ClockAdjustment::Step { offset_ns } = adj {
+                    tracing::info!(
+                        clock = self.clock.name(),
+                        step_ns = offset_ns,
+                        "clock stepped by {offset_ns} ns"
+                    );
+                }
+                self.refresh_timescale();
+            }
+            Err(e) => {
+                self.shell.clock_errors += 1;
+                tracing::error!("adjusting {}: {e}", self.clock.name());
+            }
+        }
+    }
+
+    /// Keeps the fast path's CLOCK_TAI → clock offset within tolerance.
+    fn refresh_timescale(&mut self) {
+        let off = self.clock.minus_tai_now();
+        if (off - self.pushed_tai_to_ptp).abs() <= TAI_TO_PTP_TOLERANCE_NS {
+            return;
+        }
+        self.pushed_tai_to_ptp = off;
+        for dp in &self.dps {
+            if !dp.handles().updates.push(ConfigUpdate::TaiToPtp(off)) {
+                self.shell.fastpath_update_dropped += 1;
+            }
+        }
+    }
+
+    /// ptp4l's line, once per summary interval per slave port with a new measurement.
+    fn summary(&mut self) {
+        let servo = match self.inst.servo_state() {
+            ServoState::Unlocked => 0,
+            ServoState::Jump => 1,
+            ServoState::Locked => 2,
+        };
+        let true_error = self.clock.true_error_ns();
+        for p in 1..=self.nets.len() as u16 {
+            let Some(m) = self.inst.last_measurement(p) else {
+                continue;
+            };
+            let key = Some((m.sequence_id, m.t2));
+            let slot = self.last_logged.get_mut(usize::from(p - 1));
+            match slot {
+                Some(s) if *s != key => *s = key,
+                _ => continue,
+            }
+            let offset = m.offset_from_master.nanos_round();
+            let delay = m.mean_delay.nanos_round();
+            let freq = self.freq_ppb;
+            match true_error {
+                Some(te) => tracing::info!(
+                    port = p,
+                    offset_ns = offset,
+                    servo,
+                    freq_ppb = freq.round() as i64,
+                    path_delay_ns = delay,
+                    true_error_ns = te,
+                    "master offset {offset} s{servo} freq {freq:+.0} path delay {delay}"
+                ),
+                None => tracing::info!(
+                    port = p,
+                    offset_ns = offset,
+                    servo,
+                    freq_ppb = freq.round() as i64,
+                    path_delay_ns = delay,
+                    "master offset {offset} s{servo} freq {freq:+.0} path delay {delay}"
+                ),
+            }
+        }
+    }
+
+    fn shutdown(mut self, timestamp_source: String) -> RunReport {
+        let true_error_ns = self.clock.true_error_ns();
+        for dp in &mut self.dps {
+            let w = dp.worker_counters();
+            let fp = dp.handles().counters.clone();
+            let xdp = dp.xdp_counters();
+            dp.stop_in_place();
+            tracing::info!(
+                worker = ?w,
+                fastpath_delay_resp = fp.delay_resp_sent.get(),
+                fastpath_pdelay_resp = fp.pdelay_resp_sent.get(),
+                fastpath_drops = ?fp.drop_summary(),
+                xdp_steered = ?xdp.iter().map(|c| c.as_ref().map(|c| c.steered())).collect::<Vec<_>>(),
+                up_lane_dropped = dp.link().rx_up.dropped(),
+                "datapath stopped: XDP detached, AF_XDP rings freed"
+            );
+        }
+        for p in 1..=self.nets.len() as u16 {
+            if let (Some(s), Some(c)) = (self.inst.port_state(p), self.inst.port_counters(p)) {
+                tracing::info!(
+                    port = p,
+                    state = %s,
+                    rejected = c.rejected_total(),
+                    counters = ?c,
+                    "final port counters"
+                );
+            }
+        }
+        tracing::info!(
+            shell = ?self.shell,
+            management = ?self.uds.counters(),
+            true_error_ns = ?true_error_ns,
+            "xptp run stopped"
+        );
+        RunReport {
+            timestamp_source,
+            shell: self.shell,
+            true_error_ns,
+        }
+    }
+}
