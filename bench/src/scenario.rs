@@ -331,6 +331,10 @@ pub struct StallResult {
     pub flood: LoadReport,
     /// Sync interval of the master (ns).
     pub sync_interval_ns: u64,
+    /// Syncs the master should have sent during the flood, and how many of them never
+    /// reached the generator (the slave's view: same bridge, same multicast).
+    pub expected_syncs: u64,
+    pub missed_syncs: u64,
     /// Slave port state changes during and after the flood.
     pub slave_state_changes: Vec<String>,
     /// Master state changes over the whole run.
@@ -339,6 +343,9 @@ pub struct StallResult {
     /// `None` if that did not happen within 60 s.
     pub recovery_ms: Option<u64>,
 }
+
+/// logSyncInterval -3 of the targets.
+const SYNC_INTERVAL_NS: u64 = 125_000_000;
 
 /// The stall test: flood `t` (master on a bridge) while a ptp4l slave listens.
 pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult, Error> {
@@ -418,11 +425,15 @@ pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult,
         .collect();
     drop(slave);
     let master_events = t.stop()?;
+    let expected_syncs = opts.stall_window.as_nanos() as u64 / SYNC_INTERVAL_NS;
+    let missed_syncs = expected_syncs.saturating_sub(flood.master.syncs_during_load);
     Ok(StallResult {
         target: t.name().to_string(),
         wire,
         flood,
-        sync_interval_ns: 125_000_000,
+        sync_interval_ns: SYNC_INTERVAL_NS,
+        expected_syncs,
+        missed_syncs,
         slave_state_changes,
         master_events,
         recovery_ms,

@@ -141,6 +141,8 @@ impl Percentiles {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MasterWatch {
     pub syncs: u64,
+    /// Syncs received while requests were being sent.
+    pub syncs_during_load: u64,
     /// Gaps in the Sync sequenceIds.
     pub missed_syncs: u64,
     pub announces: u64,
@@ -329,6 +331,9 @@ impl Rx<'_> {
                 *self.other += 1;
                 let w = &mut *self.watch;
                 w.w.syncs += 1;
+                if w.loading {
+                    w.w.syncs_during_load += 1;
+                }
                 w.w.missed_syncs += seq_gap(&mut w.last_sync_seq, seq);
                 if w.last_sync_ns != 0 {
                     let gap = rx_ns.saturating_sub(w.last_sync_ns);
@@ -422,6 +427,9 @@ fn run_here(cfg: &LoadConfig) -> Result<LoadReport, Error> {
     rx_sock.poll_rx(|_| {});
 
     let start = Instant::now();
+    // Sync gaps count from the start of the load, so a master silent throughout shows one
+    // gap as long as the load.
+    watch.last_sync_ns = clock_tai_ns();
     let end_send = start + cfg.duration;
     let end_all = end_send + cfg.drain;
     let mut sent_req = 0u64;
