@@ -12,6 +12,7 @@ use core::time::Duration;
 use xptp_datapath::wire::{ClockIdentity, ClockQuality, PortIdentity};
 
 use crate::port::state::PortState;
+use crate::profile::Transport;
 use crate::time::log_interval;
 
 /// IEEE 1588-2019 8.2.15.4.4 / linuxptp `delay_mechanism`: how a port measures path delay.
@@ -35,6 +36,15 @@ impl DelayMechanism {
             "P2P" => Some(Self::P2P),
             "NONE" => Some(Self::NoMechanism),
             _ => None,
+        }
+    }
+
+    /// linuxptp's spelling.
+    pub const fn as_linuxptp(self) -> &'static str {
+        match self {
+            Self::E2E => "E2E",
+            Self::P2P => "P2P",
+            Self::NoMechanism => "NONE",
         }
     }
 
@@ -65,6 +75,14 @@ impl DatasetComparison {
             "ieee1588" => Some(Self::Ieee1588),
             "G.8275.x" => Some(Self::G8275),
             _ => None,
+        }
+    }
+
+    /// linuxptp's spelling.
+    pub const fn as_linuxptp(self) -> &'static str {
+        match self {
+            Self::Ieee1588 => "ieee1588",
+            Self::G8275 => "G.8275.x",
         }
     }
 }
@@ -187,6 +205,21 @@ pub struct PortConfig {
     pub inhibit_announce: bool,
     /// `ignore_source_id` (default 0): accept Sync/Follow_Up from any source port.
     pub ignore_source_id: bool,
+    /// `network_transport` (default UDPv4): Annex C, D or E.
+    pub network_transport: Transport,
+    /// `ptp_dst_mac` (default 01:1B:19:00:00:00): L2 destination of all but peer-delay messages.
+    pub ptp_dst_mac: [u8; 6],
+    /// `p2p_dst_mac` (default 01:80:C2:00:00:0E): L2 destination of peer-delay messages.
+    pub p2p_dst_mac: [u8; 6],
+    /// `udp_ttl` (default 1): IPv4 TTL / IPv6 hop limit of PTP datagrams.
+    pub udp_ttl: u8,
+    /// `udp6_scope` (default 0x0E, global): multicast scope nibble of the IPv6 destination
+    /// (FF0X::181 / FF02::6B).
+    pub udp6_scope: u8,
+    /// `egressLatency` (default 0 ns): added to transmit timestamps (PHY latency).
+    pub egress_latency_ns: i32,
+    /// `ingressLatency` (default 0 ns): subtracted from receive timestamps (PHY latency).
+    pub ingress_latency_ns: i32,
 }
 
 impl Default for PortConfig {
@@ -206,6 +239,13 @@ impl Default for PortConfig {
             neighbor_prop_delay_thresh_ns: 20_000_000,
             inhibit_announce: false,
             ignore_source_id: false,
+            network_transport: Transport::UdpIpv4,
+            ptp_dst_mac: [0x01, 0x1B, 0x19, 0x00, 0x00, 0x00],
+            p2p_dst_mac: [0x01, 0x80, 0xC2, 0x00, 0x00, 0x0E],
+            udp_ttl: 1,
+            udp6_scope: 0x0E,
+            egress_latency_ns: 0,
+            ingress_latency_ns: 0,
         }
     }
 }

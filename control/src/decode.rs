@@ -372,12 +372,18 @@ impl Decoder<'_> {
                 v["priority2"] = json!(a.grandmaster_priority2);
                 v["clock_class"] = json!(a.grandmaster_clock_quality.clock_class);
                 v["clock_accuracy"] = json!(a.grandmaster_clock_quality.clock_accuracy);
+                v["offset_scaled_log_variance"] =
+                    json!(a.grandmaster_clock_quality.offset_scaled_log_variance);
+                v["current_utc_offset"] = json!(a.current_utc_offset);
                 v["steps_removed"] = json!(a.steps_removed);
+                v["time_source"] = json!(a.time_source);
             }
             Body::Management(b) => {
                 text.push_str(&format!(" {}", b.action.name()));
                 v["action"] = json!(b.action.name());
                 v["target_port_identity"] = json!(b.target_port_identity.to_string());
+                v["starting_boundary_hops"] = json!(b.starting_boundary_hops);
+                v["boundary_hops"] = json!(b.boundary_hops);
                 match m.tlvs.first() {
                     Some(TlvRepr::Management(t)) => {
                         let name = mgmt_id::name(t.management_id)
@@ -388,6 +394,8 @@ impl Decoder<'_> {
                     Some(TlvRepr::ManagementErrorStatus(e)) => {
                         text.push_str(&format!(" error {:#06x}", e.management_error_id));
                         v["management_error"] = json!(e.management_error_id);
+                        v["management_id"] = json!(mgmt_id::name(e.management_id)
+                            .map_or_else(|| format!("{:#06x}", e.management_id), str::to_string));
                     }
                     _ => {}
                 }

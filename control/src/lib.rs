@@ -5,15 +5,18 @@
 //! The protocol core ([`datasets`], [`bmca`], [`port`], [`instance`], [`profile`]) never reads a
 //! clock or a socket: time and timestamps are inputs, actions are outputs. [`servo`] turns
 //! measurements into clock adjustments; [`clock`] applies them to a PHC, the system clock or a
-//! virtual clock.
+//! virtual clock. [`config`] reads ptp4l.conf-style configuration into the typed
+//! configurations of all of these.
 
 pub mod bmca;
 pub mod clock;
+pub mod config;
 pub mod datasets;
 pub mod decode;
 pub mod instance;
 pub mod port;
 pub mod profile;
+pub mod ptp;
 pub mod servo;
 pub mod time;
 pub mod utc;

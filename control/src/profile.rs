@@ -20,6 +20,24 @@ pub enum Transport {
     UdpIpv6,
 }
 
+impl Transport {
+    /// Parses linuxptp's spelling (`L2`, `UDPv4`, `UDPv6`; case-insensitive like ptp4l).
+    pub fn from_linuxptp(s: &str) -> Option<Self> {
+        [Self::L2, Self::UdpIpv4, Self::UdpIpv6]
+            .into_iter()
+            .find(|t| t.as_linuxptp().eq_ignore_ascii_case(s))
+    }
+
+    /// linuxptp's spelling.
+    pub const fn as_linuxptp(self) -> &'static str {
+        match self {
+            Self::L2 => "L2",
+            Self::UdpIpv4 => "UDPv4",
+            Self::UdpIpv6 => "UDPv6",
+        }
+    }
+}
+
 /// An inclusive range with a default, for one profile attribute.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Range<T> {
@@ -126,6 +144,14 @@ pub enum ProfileError {
         profile: &'static str,
         found: DatasetComparison,
         required: DatasetComparison,
+    },
+    #[error(
+        "network_transport {found:?} is not allowed by profile {profile} (allowed: {allowed:?})"
+    )]
+    Transport {
+        profile: &'static str,
+        found: Transport,
+        allowed: &'static [Transport],
     },
 }
 
@@ -273,6 +299,10 @@ impl Profile {
         port.log_min_pdelay_req_interval = self.log_min_pdelay_req_interval.default;
         port.announce_receipt_timeout = self.announce_receipt_timeout.default;
         port.local_priority = self.local_priority.default;
+        if let Some(t) = self.transports.first() {
+            port.network_transport = *t;
+        }
+        port.ptp_dst_mac = self.ptp_dst_mac;
     }
 
     /// The profile's defaults as a fresh configuration pair.
@@ -349,6 +379,13 @@ impl Profile {
                 profile: self.name,
                 found: port.delay_mechanism,
                 required: self.delay_mechanism,
+            });
+        }
+        if !self.transports.contains(&port.network_transport) {
+            errs.push(ProfileError::Transport {
+                profile: self.name,
+                found: port.network_transport,
+                allowed: self.transports,
             });
         }
         if clock.dataset_comparison != self.dataset_comparison {

@@ -68,6 +68,25 @@ impl FrameBuf {
         self.data.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
+    /// Lets `f` write the frame into the whole buffer and return its length (clamped to
+    /// [`FRAME_CAP`]); on error the buffer is left empty. No copy through a temporary.
+    pub fn write_with<E>(
+        &mut self,
+        f: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.len = 0;
+        let n = f(&mut self.data)?.min(FRAME_CAP);
+        self.len = n as u16;
+        Ok(n)
+    }
+
+    /// The frame's bytes, writable in place.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        self.data
+            .get_mut(..usize::from(self.len))
+            .unwrap_or(&mut [])
+    }
+
     /// The frame's length in bytes.
     pub fn len(&self) -> usize {
         usize::from(self.len)

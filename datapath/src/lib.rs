@@ -16,6 +16,7 @@
     )
 )]
 
+pub mod fastpath;
 pub mod handoff;
 pub mod wire;
 pub mod worker;

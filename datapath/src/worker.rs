@@ -4,8 +4,12 @@
 //! The loop does not allocate, lock or log: messages are fixed-size, lanes are lock-free and
 //! bounded (a full lane drops and counts), counters are single-writer atomics read by control.
 //! Per-frame decisions go through the [`Decide`] hook, a pure function of the frame and its
-//! metadata; today's only decision is "up to control" ([`ToControl`]), the fast-path replies
-//! (Pdelay_Resp, Delay_Resp, TC correction) will plug in there.
+//! metadata: up to control, drop, or handled on this core — in which case the hook has put
+//! replies or forwarded copies into the worker's [`Outbox`], which the worker enqueues on the
+//! TX ring of the named port's socket (any socket of this worker). Frames the hook sends carry
+//! a [`TxToken`] with [`FAST_TOKEN`] set: the worker lets the hook patch them right before the
+//! kick ([`Decide::before_kick`]) and hands their completions back to it ([`Decide::tx_done`])
+//! instead of reporting them to control.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,7 +18,8 @@ use std::thread::JoinHandle;
 use crossbeam::utils::CachePadded;
 
 use crate::handoff::{
-    FrameBuf, Link, PortId, RxMessage, RxTimestamps, Transport, TxOutcome, TxReport,
+    FrameBuf, Link, PortId, RxMessage, RxTimestamps, Transport, TxDropReason, TxOutcome, TxReport,
+    TxToken,
 };
 use crate::xsk::{clock_tai_ns, event_of, transport_of, vlan_of, RxFrame, XskSocket};
 
@@ -88,6 +93,12 @@ pub struct WorkerCounters {
     pub tx_kick_errors: Counter,
     /// TX reports dropped because the report lane was full.
     pub tx_report_queue_full: Counter,
+    /// Frames handled on this core by the decision hook (answered or forwarded).
+    pub rx_fast_handled: Counter,
+    /// Frames the hook sent (replies, forwarded copies) enqueued on a TX ring.
+    pub fast_tx_enqueued: Counter,
+    /// Frames the hook sent that could not be enqueued (unknown port, no free frame, too long).
+    pub fast_tx_dropped: Counter,
 }
 
 /// A plain copy of [`WorkerCounters`] for display and assertions.
@@ -115,6 +126,9 @@ pub struct CounterSnapshot {
     pub tx_ring_full: u64,
     pub tx_kick_errors: u64,
     pub tx_report_queue_full: u64,
+    pub rx_fast_handled: u64,
+    pub fast_tx_enqueued: u64,
+    pub fast_tx_dropped: u64,
 }
 
 impl WorkerCounters {
@@ -142,6 +156,9 @@ impl WorkerCounters {
             tx_ring_full: self.tx_ring_full.get(),
             tx_kick_errors: self.tx_kick_errors.get(),
             tx_report_queue_full: self.tx_report_queue_full.get(),
+            rx_fast_handled: self.rx_fast_handled.get(),
+            fast_tx_enqueued: self.fast_tx_enqueued.get(),
+            fast_tx_dropped: self.fast_tx_dropped.get(),
         }
     }
 }
@@ -170,13 +187,126 @@ pub enum Decision {
     ToControl,
     /// Drop it (counted as `rx_decided_drop`).
     Drop,
+    /// Handled on this core: replies / forwarded copies, if any, are in the [`Outbox`]
+    /// (counted as `rx_fast_handled`).
+    Handled,
 }
 
-/// The per-frame decision hook: a pure function of the frame bytes and what is known about it.
-/// The fast path (answering Pdelay_Req/Delay_Req, TC residence correction) extends this.
+/// Token bit of frames sent by the decision hook (the rest of the token is the hook's).
+/// Control's tokens must leave it clear.
+pub const FAST_TOKEN: u64 = 1 << 63;
+
+/// One frame the decision hook wants sent.
+#[derive(Clone, Copy, Debug)]
+pub struct Outgoing {
+    /// Egress port (a socket of this worker).
+    pub port: PortId,
+    /// Token, with [`FAST_TOKEN`] set.
+    pub token: TxToken,
+    /// The frame.
+    pub frame: FrameBuf,
+}
+
+/// A fixed-capacity batch of frames the hook sends, allocated once with the worker.
+pub struct Outbox {
+    items: Box<[Outgoing]>,
+    len: usize,
+}
+
+impl core::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("capacity", &self.items.len())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Outbox {
+    /// An outbox of `capacity` frames.
+    pub fn new(capacity: usize) -> Self {
+        Outbox {
+            items: vec![
+                Outgoing {
+                    port: 0,
+                    token: TxToken(0),
+                    frame: FrameBuf::new(),
+                };
+                capacity.max(1)
+            ]
+            .into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    /// Builds a frame in the next free slot with `f` (which returns the length) and queues it
+    /// for `port`. Returns `full` when no slot is free; `f`'s error leaves nothing queued.
+    pub fn push_with<E>(
+        &mut self,
+        port: PortId,
+        token: TxToken,
+        full: E,
+        f: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<(), E> {
+        let Some(slot) = self.items.get_mut(self.len) else {
+            return Err(full);
+        };
+        slot.frame.write_with(f)?;
+        slot.port = port;
+        slot.token = TxToken(token.0 | FAST_TOKEN);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Frames queued.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Nothing queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The queued frames.
+    pub fn items(&self) -> &[Outgoing] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Empties the outbox.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+/// Capacity of a worker's [`Outbox`]: a full RX batch answered, with room for fan-out.
+pub const OUTBOX_CAP: usize = 256;
+
+/// The per-frame decision hook: a function of the frame bytes and what is known about it.
+/// The fast path ([`crate::fastpath::FastPath`]) answers Delay_Req/Pdelay_Req and forwards as
+/// a transparent clock through the [`Outbox`].
 pub trait Decide: Send + 'static {
-    /// Decides what happens to one received frame.
-    fn decide(&mut self, frame: &[u8], info: &RxInfo) -> Decision;
+    /// Decides what happens to one received frame; frames to send go into `out`.
+    fn decide(&mut self, frame: &[u8], info: &RxInfo, out: &mut Outbox) -> Decision;
+
+    /// Called for each frame with a [`FAST_TOKEN`] token right before it goes on the TX ring,
+    /// with the CLOCK_TAI reading that becomes its software TX timestamp: the place to write a
+    /// one-step correction.
+    fn before_kick(
+        &mut self,
+        _port: PortId,
+        _token: TxToken,
+        _frame: &mut [u8],
+        _kick_tai_ns: u64,
+    ) {
+    }
+
+    /// The fate of a frame the hook sent (TX timestamp or drop); may queue more frames (a
+    /// two-step Follow_Up).
+    fn tx_done(&mut self, _port: PortId, _token: TxToken, _outcome: TxOutcome, _out: &mut Outbox) {}
+
+    /// Called about every millisecond and when idle: table expiry, configuration, statistics.
+    fn tick(&mut self, _now_tai_ns: u64, _out: &mut Outbox) {}
 }
 
 /// Sends every frame up to control.
@@ -185,7 +315,7 @@ pub struct ToControl;
 
 impl Decide for ToControl {
     #[inline]
-    fn decide(&mut self, _frame: &[u8], _info: &RxInfo) -> Decision {
+    fn decide(&mut self, _frame: &[u8], _info: &RxInfo, _out: &mut Outbox) -> Decision {
         Decision::ToControl
     }
 }
@@ -282,6 +412,8 @@ pub fn spawn<D: Decide>(
                     link,
                     counters,
                     decide,
+                    outbox: Outbox::new(OUTBOX_CAP),
+                    last_tick: 0,
                 };
                 w.run(&stop, cfg.idle);
                 w.sockets
@@ -303,6 +435,8 @@ pub struct Worker<D> {
     link: Arc<Link>,
     counters: Arc<CachePadded<WorkerCounters>>,
     decide: D,
+    outbox: Outbox,
+    last_tick: u64,
 }
 
 impl<D> core::fmt::Debug for Worker<D> {
@@ -324,7 +458,14 @@ impl<D: Decide> Worker<D> {
             link,
             counters: Arc::new(CachePadded::new(WorkerCounters::default())),
             decide,
+            outbox: Outbox::new(OUTBOX_CAP),
+            last_tick: 0,
         }
+    }
+
+    /// The decision hook.
+    pub fn decide(&self) -> &D {
+        &self.decide
     }
 
     /// Counters.
@@ -365,8 +506,10 @@ impl<D: Decide> Worker<D> {
         }
     }
 
-    /// One pass over every socket: RX batch, TX requests, flush, completions. Returns the
-    /// amount of work done (0 = idle).
+    /// One pass over every socket: RX batch (fast-path replies enqueued at once), TX requests,
+    /// flush (with the hook's pre-kick patch), completions (fast-path ones back to the hook),
+    /// and a second flush of what completions produced. Returns the amount of work done
+    /// (0 = idle).
     #[inline]
     pub fn pass(&mut self) -> usize {
         let c = &**self.counters;
@@ -374,7 +517,11 @@ impl<D: Decide> Worker<D> {
         let mut work = 0;
         let link = &*self.link;
         let decide = &mut self.decide;
-        for s in self.sockets.iter_mut() {
+        let outbox = &mut self.outbox;
+        for i in 0..self.sockets.len() {
+            let Some(s) = self.sockets.get_mut(i) else {
+                break;
+            };
             let port = s.port();
             let queue_id = s.status().queue_id;
             // Read once per batch, after the ring handed the batch over.
@@ -383,8 +530,9 @@ impl<D: Decide> Worker<D> {
                 if user_tai_ns == 0 {
                     user_tai_ns = clock_tai_ns();
                 }
-                handle_rx(c, link, decide, port, queue_id, user_tai_ns, &f);
+                handle_rx(c, link, decide, outbox, port, queue_id, user_tai_ns, &f);
             });
+            drain_outbox(c, &mut self.sockets, decide, outbox);
         }
 
         for _ in 0..TX_BATCH {
@@ -398,42 +546,123 @@ impl<D: Decide> Worker<D> {
                     link,
                     req.port,
                     req.token,
-                    TxOutcome::Dropped(crate::handoff::TxDropReason::UnknownPort),
+                    TxOutcome::Dropped(TxDropReason::UnknownPort),
                 );
                 continue;
             };
             if s.tx_free_frames() == 0 {
                 // Reclaim before giving up on the request.
+                let port = req.port;
                 s.poll_completions(|token, outcome| {
                     c.tx_completed.inc();
-                    report(c, link, req.port, token, outcome);
+                    completed(c, link, decide, outbox, port, token, outcome);
                 });
             }
             if let Err(reason) = s.enqueue_tx(req.token, req.frame.as_slice()) {
                 match reason {
-                    crate::handoff::TxDropReason::NoFreeFrame => c.tx_no_free_frame.inc(),
-                    crate::handoff::TxDropReason::TooLong => c.tx_too_long.inc(),
+                    TxDropReason::NoFreeFrame => c.tx_no_free_frame.inc(),
+                    TxDropReason::TooLong => c.tx_too_long.inc(),
                     _ => {}
                 }
                 report(c, link, req.port, req.token, TxOutcome::Dropped(reason));
             }
         }
 
-        for s in self.sockets.iter_mut() {
-            let port = s.port();
-            let sent = s.flush_tx();
-            c.tx_frames.add(sent as u64);
-            work += sent;
-            work += s.poll_completions(|token, outcome| {
-                c.tx_completed.inc();
-                report(c, link, port, token, outcome);
-            });
-            let ev = s.take_events();
-            c.fill_ring_shortfall.add(ev.fill_shortfall);
-            c.tx_ring_full.add(ev.tx_ring_full);
-            c.tx_kick_errors.add(ev.kick_errors);
+        for round in 0..2 {
+            for i in 0..self.sockets.len() {
+                let Some(s) = self.sockets.get_mut(i) else {
+                    break;
+                };
+                let port = s.port();
+                let sent = s.flush_tx_with(|token, frame, now| {
+                    if token.0 & FAST_TOKEN != 0 {
+                        decide.before_kick(port, token, frame, now);
+                    }
+                });
+                c.tx_frames.add(sent as u64);
+                work += sent;
+                work += s.poll_completions(|token, outcome| {
+                    c.tx_completed.inc();
+                    completed(c, link, decide, outbox, port, token, outcome);
+                });
+                let ev = s.take_events();
+                c.fill_ring_shortfall.add(ev.fill_shortfall);
+                c.tx_ring_full.add(ev.tx_ring_full);
+                c.tx_kick_errors.add(ev.kick_errors);
+            }
+            // Completions may have produced frames (two-step Follow_Ups): send them now.
+            if outbox.is_empty() || round == 1 {
+                break;
+            }
+            drain_outbox(c, &mut self.sockets, decide, outbox);
+        }
+
+        let passes = c.loops.get();
+        if work == 0 || passes.wrapping_sub(self.last_tick) >= 1024 {
+            self.last_tick = passes;
+            decide.tick(clock_tai_ns(), outbox);
+            drain_outbox(c, &mut self.sockets, decide, outbox);
         }
         work
+    }
+}
+
+/// Enqueues the hook's frames on their ports' sockets; failures go back to the hook.
+#[inline]
+fn drain_outbox<D: Decide>(
+    c: &WorkerCounters,
+    sockets: &mut [XskSocket],
+    decide: &mut D,
+    outbox: &mut Outbox,
+) {
+    // Frames whose completion handling queues more frames land in the outbox again; they are
+    // taken by the next drain.
+    let n = outbox.len();
+    for k in 0..n {
+        let Some(o) = outbox.items().get(k).copied() else {
+            break;
+        };
+        let res = match sockets.iter_mut().find(|s| s.port() == o.port) {
+            None => Err(TxDropReason::UnknownPort),
+            Some(s) => s.enqueue_tx(o.token, o.frame.as_slice()),
+        };
+        match res {
+            Ok(()) => c.fast_tx_enqueued.inc(),
+            Err(reason) => {
+                c.fast_tx_dropped.inc();
+                decide.tx_done(o.port, o.token, TxOutcome::Dropped(reason), outbox);
+            }
+        }
+    }
+    // Frames queued by tx_done above sit after `n`: move them to the front.
+    let extra = outbox.len().saturating_sub(n);
+    if extra > 0 {
+        let items = &mut outbox.items;
+        for k in 0..extra {
+            if let (Some(src), true) = (items.get(n + k).copied(), k < items.len()) {
+                if let Some(dst) = items.get_mut(k) {
+                    *dst = src;
+                }
+            }
+        }
+    }
+    outbox.len = extra;
+}
+
+#[inline]
+fn completed<D: Decide>(
+    c: &WorkerCounters,
+    link: &Link,
+    decide: &mut D,
+    outbox: &mut Outbox,
+    port: PortId,
+    token: TxToken,
+    outcome: TxOutcome,
+) {
+    if token.0 & FAST_TOKEN != 0 {
+        decide.tx_done(port, token, outcome, outbox);
+    } else {
+        report(c, link, port, token, outcome);
     }
 }
 
@@ -455,10 +684,12 @@ fn report(
 }
 
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn handle_rx<D: Decide>(
     c: &WorkerCounters,
     link: &Link,
     decide: &mut D,
+    outbox: &mut Outbox,
     port: PortId,
     queue_id: u32,
     user_tai_ns: u64,
@@ -492,8 +723,9 @@ fn handle_rx<D: Decide>(
             user_tai_ns,
         },
     };
-    match decide.decide(f.data, &info) {
+    match decide.decide(f.data, &info, outbox) {
         Decision::Drop => c.rx_decided_drop.inc(),
+        Decision::Handled => c.rx_fast_handled.inc(),
         Decision::ToControl => {
             let Ok(frame) = FrameBuf::from_slice(f.data) else {
                 c.rx_too_long.inc();

@@ -910,8 +910,24 @@ impl XskSocket {
     /// the kernel. Returns how many went onto the ring.
     #[inline]
     pub fn flush_tx(&mut self) -> usize {
+        self.flush_tx_with(|_, _, _| {})
+    }
+
+    /// [`Self::flush_tx`], first handing each frame about to go on the ring to `patch` with
+    /// its token and the CLOCK_TAI reading that becomes its software TX timestamp, so that a
+    /// one-step correction (TC residence, Pdelay turnaround) can be written into the frame
+    /// right before the kick.
+    #[inline]
+    pub fn flush_tx_with<F: FnMut(TxToken, &mut [u8], u64)>(&mut self, mut patch: F) -> usize {
         let n = self.tx_pending.len();
         if n == 0 {
+            // Copy mode moves only a bounded batch per kick: while frames are on the ring but
+            // not completed, keep kicking or they wait for the next unrelated send.
+            let outstanding = (self.status.tx_frames as usize)
+                .saturating_sub(self.tx_free.len() + self.tx_pending.len());
+            if outstanding > 0 && self.status.mode == BindMode::Copy && self.tx.wakeup().is_err() {
+                self.events.kick_errors += 1;
+            }
             return 0;
         }
         let room = (self.tx.nb_free(n as u32) as usize).min(n);
@@ -921,14 +937,29 @@ impl XskSocket {
         if room == 0 {
             return 0;
         }
+        // The software TX timestamp: CLOCK_TAI immediately before the frames go on the ring
+        // and the kick.
+        let now = clock_tai_ns();
+        let frame_shift = self.frame_shift;
+        if let Some(batch) = self.tx_pending.get_mut(..room) {
+            for d in batch.iter_mut() {
+                let token = self
+                    .tx_slots
+                    .get(d.addr() >> frame_shift)
+                    .map(|s| s.token)
+                    .unwrap_or_default();
+                // SAFETY: the frame was written by `enqueue_tx` and is not yet on the TX ring,
+                // so this socket is its only user.
+                let mut data = unsafe { self.umem.data_mut(d) };
+                patch(token, data.contents_mut(), now);
+            }
+        }
         let Some(batch) = self.tx_pending.get(..room) else {
             return 0;
         };
         // SAFETY: these frames belong to this UMEM, were written by `enqueue_tx` and are held
         // by nothing else; `room` never exceeds the ring's free count, so all are produced.
         let done = unsafe { self.tx.produce(batch) };
-        // The software TX timestamp: CLOCK_TAI immediately before the kick.
-        let now = clock_tai_ns();
         let kick = self.status.mode == BindMode::Copy || self.tx.needs_wakeup();
         if kick && self.tx.wakeup().is_err() {
             self.events.kick_errors += 1;

@@ -165,6 +165,29 @@ pub fn read_capture(path: &Path) -> Result<Vec<Frame>> {
     Ok(frames)
 }
 
+/// Writes `frames` (Ethernet frames) to a classic pcap file, one microsecond apart.
+pub fn write_pcap(path: &Path, frames: &[Vec<u8>]) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let bad = |e: pcap_file::PcapError| Error::Parse {
+        tool: "pcap writer",
+        detail: format!("{}: {e}", path.display()),
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut w = pcap_file::pcap::PcapWriter::new(std::io::BufWriter::new(file)).map_err(bad)?;
+    for (i, f) in frames.iter().enumerate() {
+        let len = u32::try_from(f.len()).map_err(|_| Error::Invalid("frame too long".into()))?;
+        let ts = std::time::Duration::from_micros(i as u64);
+        w.write_packet(&pcap_file::pcap::PcapPacket::new(ts, len, f))
+            .map_err(bad)?;
+    }
+    let mut inner = w.into_writer();
+    std::io::Write::flush(&mut inner).map_err(io)?;
+    Ok(())
+}
+
 /// The frames of fixture `name` (every frame is PTP: row i of its table is frame i).
 pub fn fixture_frames(name: &str) -> Result<Vec<Frame>> {
     read_capture(&capture_path(name))

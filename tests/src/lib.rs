@@ -9,11 +9,14 @@
 //! - [`netns`]: namespaces, veth pairs, bridges, addresses, processes inside a namespace.
 //! - [`linuxptp`]: ptp4l instances from generated configs, their logs, and pmc.
 //! - [`tshark`]: packet captures and tshark field extraction / dissector checks.
+//! - [`golden`]: byte-exact round trips and field-by-field comparison of `xptp decode` with
+//!   tshark.
 //! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
 //! - [`sim`]: the deterministic discrete-event network simulator (seeded oscillators, links,
 //!   timestamping noise, transparent clocks) that drives the sans-IO core in simulated time.
 
 pub mod fixtures;
+pub mod golden;
 pub mod linuxptp;
 pub mod netns;
 pub mod sim;

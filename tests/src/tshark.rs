@@ -288,8 +288,23 @@ pub fn fields_filtered(
 /// Summary lines of frames Wireshark's dissectors flag as malformed or with error-level expert
 /// info ([`DISSECTOR_ERROR_FILTER`]). Empty means clean.
 pub fn dissector_errors(file: &Path) -> Result<Vec<String>> {
+    dissector_errors_with(file, &[])
+}
+
+/// Preferences that make Wireshark verify the IPv4 header and UDP checksums (off by default),
+/// so a wrong checksum becomes an error-level expert item: pass to
+/// [`dissector_errors_with`].
+pub const CHECKSUM_PREFS: &[&str] = &["ip.check_checksum:TRUE", "udp.check_checksum:TRUE"];
+
+/// Like [`dissector_errors`] with Wireshark preferences set (`-o name:value` each).
+pub fn dissector_errors_with(file: &Path, prefs: &[&str]) -> Result<Vec<String>> {
     let file_s = file.to_string_lossy();
-    let out = tshark(&["-r", &file_s, "-Y", DISSECTOR_ERROR_FILTER])?;
+    let mut args: Vec<&str> = Vec::new();
+    for p in prefs {
+        args.extend(["-o", p]);
+    }
+    args.extend(["-r", &file_s, "-Y", DISSECTOR_ERROR_FILTER]);
+    let out = tshark(&args)?;
     Ok(out
         .lines()
         .filter(|l| !l.trim().is_empty())

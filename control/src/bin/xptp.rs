@@ -14,7 +14,11 @@ use xptp_ebpf::AttachMode;
 
 /// xptp: a kernel-bypass IEEE 1588-2019 PTP appliance.
 #[derive(Debug, Parser)]
-#[command(name = "xptp", version, about)]
+#[command(
+    name = "xptp",
+    version,
+    about = "xptp: a kernel-bypass IEEE 1588-2019 PTP appliance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,6 +62,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Configuration files (ptp4l.conf syntax).
+    #[command(subcommand)]
+    Config(xptp_control::config::cli::ConfigCommand),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -121,6 +128,11 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("xptp watch -i {}", opts.ifname))?;
             eprint!("{report}");
         }
+        Command::Config(c) => std::process::exit(xptp_control::config::cli::run(
+            &c,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        )),
     }
     Ok(())
 }

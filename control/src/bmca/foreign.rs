@@ -197,6 +197,18 @@ impl ForeignMasterList {
         before - self.records.len()
     }
 
+    /// Drops senders whose latest Announce is more than `max_age` old (on an announce receipt
+    /// timeout: the silent master's record goes, a newly heard master's stays). Returns how
+    /// many were dropped.
+    pub fn forget_silent(&mut self, now: Instant, max_age: Duration) -> usize {
+        let before = self.records.len();
+        self.records.retain(|r| {
+            r.last_arrival()
+                .is_some_and(|t| now.saturating_duration_since(t) <= max_age)
+        });
+        before - self.records.len()
+    }
+
     /// The qualified records at `now`.
     pub fn qualified(
         &self,

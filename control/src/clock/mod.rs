@@ -28,6 +28,34 @@ pub use virtual_clock::{
     VirtualClockReader,
 };
 
+/// Which clock the servo disciplines: xptp's `clock_source` configuration key (linuxptp has no
+/// equivalent: ptp4l always steers the PHC of its interfaces).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum ClockSource {
+    /// The PTP hardware clock of the port's interface ([`PhcClock`]), `phc` (the default).
+    #[default]
+    Phc,
+    /// A software clock over CLOCK_TAI ([`VirtualClock`]), `virtual`: for labs and NICs
+    /// without a PHC.
+    Virtual,
+    /// CLOCK_REALTIME ([`SystemClock`]), `system`: only when explicitly configured.
+    System,
+}
+
+impl ClockSource {
+    /// Every value, in configuration-file order.
+    pub const ALL: [ClockSource; 3] = [Self::Phc, Self::Virtual, Self::System];
+
+    /// The configuration-file spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Phc => "phc",
+            Self::Virtual => "virtual",
+            Self::System => "system",
+        }
+    }
+}
+
 /// Nanoseconds per second.
 pub const NS_PER_SEC: i64 = 1_000_000_000;
 

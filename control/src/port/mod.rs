@@ -1,40 +1,29 @@
 //! A PTP Port of the sans-IO protocol core: its state machine ([`state`]), its timers
 //! ([`timers`]) and the actions it asks the shell to perform ([`Action`], [`TxToken`]).
 //!
-//! # Planned API (message handling arrives with the wire codec)
+//! The port roles that turn messages into actions live beside the state machine:
+//! [`master`] (Announce, Sync/Follow_Up, Delay_Resp and Pdelay responses), [`slave`]
+//! (Sync/Follow_Up matching), [`delay`] (the E2E and P2P delay arithmetic of 11.3 and 11.4,
+//! in integers), [`messages`] (message construction and Announce decoding) and
+//! [`counters`] (per-port counters, one per rejection reason).
 //!
-//! The port core never reads a socket or a clock. The shell drives it with four calls and
-//! executes the actions they return, in order:
-//!
-//! ```text
-//! handle_message(now, port, bytes, rx_timestamp) -> actions
-//!     A received PTP message (bytes from the datapath, already classified as PTP) with its
-//!     ingress timestamp. Announce → foreign master table (bmca::foreign); Sync/Follow_Up,
-//!     Delay_Resp, Pdelay_* → the slave/delay roles; a changed Erbest schedules a state
-//!     decision.
-//! handle_tx_timestamp(token, t) -> actions
-//!     The egress timestamp of a message sent with a TxToken (two-step Sync → Follow_Up,
-//!     Delay_Req → t3, Pdelay_Req → t1, Pdelay_Resp → Pdelay_Resp_Follow_Up).
-//! handle_timer(now) -> actions
-//!     Pops every expired deadline (timers::Deadlines::pop_expired) and turns it into an
-//!     event: ANNOUNCE_RECEIPT_TIMEOUT_EXPIRES, QUALIFICATION_TIMEOUT_EXPIRES, FAULT_CLEARED,
-//!     SYNCHRONIZATION_FAULT, or a transmission (Announce, Sync, Delay_Req, Pdelay_Req).
-//! poll_timeout() -> Option<Instant>
-//!     The earliest deadline; the shell sleeps until then or until a frame arrives.
-//! ```
-//!
-//! Actions out ([`Action`]): send bytes on a port (event messages that need an egress
-//! timestamp carry a [`TxToken`], which cannot be cloned, so that each timestamp is consumed
-//! exactly once), adjust the clock (step or frequency), and report a port state change.
-//!
-//! The clock-wide BMCA driver that sits above the ports is
+//! The instance that owns the ports and drives them through the sans-IO calls
+//! (`handle_message`, `handle_tx_timestamp`, `handle_timer`, `poll_timeout`, `poll_action`)
+//! is [`crate::ptp::PtpInstance`]; the clock-wide BMCA data sets and decision are
 //! [`crate::instance::BoundaryClock`].
 
+pub mod counters;
+pub mod delay;
+pub mod master;
+pub mod messages;
+pub mod slave;
 pub mod state;
 pub mod timers;
 
+use core::fmt;
+
 use crate::bmca::DecisionCode;
-use state::PortState;
+use state::{Event, PortState};
 
 /// The handle that pairs a transmitted event message with its egress timestamp.
 ///
@@ -90,27 +79,65 @@ pub enum ClockAdjustment {
     Frequency { ppb: f64 },
 }
 
+/// What the datapath must write into an event message as it leaves (a one-step clock's
+/// hardware timestamp insertion, IEEE 1588-2019 9.5.9 / 11.4.2). The core cannot know the
+/// egress time when it builds the message, so it says what to insert and the datapath (or the
+/// simulator) does it at the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum OneStep {
+    /// One-step Sync: overwrite originTimestamp with the egress timestamp. The originTimestamp
+    /// the core wrote is only an estimate.
+    OriginTimestamp,
+    /// One-step Pdelay_Resp: add the turnaround time (egress timestamp − `ingress_ns`, the
+    /// Pdelay_Req's receive time t2 in local-clock ns) to correctionField (11.4.2 c).
+    Turnaround { ingress_ns: i128 },
+}
+
+/// A port state change, printed the way linuxptp prints it:
+/// `port 1: UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct StateChange {
+    /// The port number (1-based).
+    pub port: u16,
+    pub from: PortState,
+    pub to: PortState,
+    /// The event that caused it (9.2.6).
+    pub event: Event,
+    /// The decision code, when the event was a state decision (9.3.3).
+    pub code: Option<DecisionCode>,
+}
+
+impl fmt::Display for StateChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "port {}: {} to {} on {}",
+            self.port, self.from, self.to, self.event
+        )?;
+        if let Some(c) = self.code {
+            write!(f, " ({c:?})")?;
+        }
+        Ok(())
+    }
+}
+
 /// What the core asks the shell to do.
 #[derive(Debug, PartialEq)]
 pub enum Action {
     /// Transmit `data` (a complete PTP message, without link-layer framing) on `port`.
-    /// `token` is present when the core needs the egress timestamp.
+    /// `token` is present when the core needs the egress timestamp back through
+    /// `handle_tx_timestamp`; `one_step` when the datapath must insert it into the message.
     Send {
         port: u16,
         class: MessageClass,
         data: Vec<u8>,
         token: Option<TxToken>,
+        one_step: Option<OneStep>,
     },
     /// Adjust the instance's clock.
     AdjustClock(ClockAdjustment),
     /// A port changed state (for logs, management and metrics; linuxptp prints these).
-    PortStateChanged {
-        port: u16,
-        from: PortState,
-        to: PortState,
-        /// The state decision that caused it, if it was one.
-        code: Option<DecisionCode>,
-    },
+    PortStateChanged(StateChange),
 }
 
 #[cfg(test)]
@@ -128,10 +155,26 @@ mod tests {
             class: MessageClass::Event,
             data: vec![0; 44],
             token: Some(a),
+            one_step: None,
         };
         match act {
             Action::Send { token: Some(t), .. } => assert_eq!(t.id(), 0),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn state_change_prints_like_linuxptp() {
+        let c = StateChange {
+            port: 1,
+            from: PortState::Uncalibrated,
+            to: PortState::Slave,
+            event: Event::MasterClockSelected,
+            code: None,
+        };
+        assert_eq!(
+            c.to_string(),
+            "port 1: UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED"
+        );
     }
 }

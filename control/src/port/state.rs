@@ -105,6 +105,36 @@ pub enum Event {
     MasterClockSelected,
 }
 
+impl Event {
+    /// The name linuxptp prints for the event in its state-change lines
+    /// (`INIT_COMPLETE`, `RS_SLAVE`, `MASTER_CLOCK_SELECTED`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Powerup => "POWERUP",
+            Self::Initialize => "INITIALIZE",
+            Self::InitializationComplete => "INIT_COMPLETE",
+            Self::DesignatedEnabled => "DESIGNATED_ENABLED",
+            Self::DesignatedDisabled => "DESIGNATED_DISABLED",
+            Self::FaultDetected => "FAULT_DETECTED",
+            Self::FaultCleared => "FAULT_CLEARED",
+            Self::StateDecision(RecommendedState::Master) => "RS_MASTER",
+            Self::StateDecision(RecommendedState::GrandMaster) => "RS_GRAND_MASTER",
+            Self::StateDecision(RecommendedState::Slave) => "RS_SLAVE",
+            Self::StateDecision(RecommendedState::Passive) => "RS_PASSIVE",
+            Self::AnnounceReceiptTimeoutExpires => "ANNOUNCE_RECEIPT_TIMEOUT_EXPIRES",
+            Self::QualificationTimeoutExpires => "QUALIFICATION_TIMEOUT_EXPIRES",
+            Self::SynchronizationFault => "SYNCHRONIZATION_FAULT",
+            Self::MasterClockSelected => "MASTER_CLOCK_SELECTED",
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What [`next`] needs besides the state and the event.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct FsmContext {

@@ -19,7 +19,7 @@
 //! [`frame::FrameRepr`]) round-trips byte for byte.
 
 mod body;
-mod bytes;
+pub(crate) mod bytes;
 mod error;
 pub mod frame;
 mod header;

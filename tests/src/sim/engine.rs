@@ -547,7 +547,8 @@ impl Simulator {
                 };
                 self.record(n, kind);
             }
-            Action::PortStateChanged { port, from, to, .. } => {
+            Action::PortStateChanged(change) => {
+                let (port, from, to) = (change.port, change.from, change.to);
                 self.state_changes.push(StateChange {
                     t_ns: self.now,
                     node: n,

@@ -177,6 +177,7 @@ impl SimNode for TransparentClock {
                 },
                 data: data.to_vec(),
                 token: None,
+                one_step: None,
             });
         }
         out

@@ -90,6 +90,7 @@ impl SimNode for Reflector {
             class: MessageClass::Event,
             data: data.to_vec(),
             token: None,
+            one_step: None,
         }]
     }
     fn handle_tx_timestamp(&mut self, _: &NodeCtx, _: TxToken, _: i64) -> Vec<Action> {
@@ -181,6 +182,7 @@ impl SyncSource {
             class: MessageClass::Event,
             data,
             token: Some(token),
+            one_step: None,
         }]
     }
 }
@@ -210,6 +212,7 @@ impl SimNode for SyncSource {
             class: MessageClass::General,
             data: ptp_message(MessageType::FollowUp, seq, t, self.log_interval),
             token: None,
+            one_step: None,
         }]
     }
     fn handle_timer(&mut self, ctx: &NodeCtx) -> Vec<Action> {

@@ -13,7 +13,7 @@
 //! Not supported: IPv4 options on emit (accepted on parse), IPv6 extension headers (reported
 //! as [`WireError::NotUdp`]), stacked VLAN tags (reported as [`WireError::NotPtpEthertype`]).
 
-mod checksum;
+pub(crate) mod checksum;
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 use core::ops::Range;
@@ -630,6 +630,12 @@ pub struct FrameRepr {
     pub trailer: Vec<u8>,
     /// Octets after the IP datagram (Ethernet padding of UDP frames); empty for L2.
     pub padding: Vec<u8>,
+    /// `None`: emit the computed UDP checksum. `Some(v)`: emit `v` verbatim. [`FrameRepr::parse`]
+    /// sets it only when the frame's checksum field is not the one [`FrameRepr::emit`] would
+    /// compute: zero on IPv4 ("no checksum", RFC 768), or the partial pseudo-header sum that
+    /// checksum offload leaves in frames captured on the sending host (every UDP frame captured
+    /// on a veth). Set it to `None` after changing the message to get a valid checksum.
+    pub udp_checksum: Option<u16>,
 }
 
 impl FrameRepr {
@@ -646,6 +652,7 @@ impl FrameRepr {
             message,
             trailer,
             padding,
+            udp_checksum: None,
         }
     }
 
@@ -655,11 +662,22 @@ impl FrameRepr {
         let payload = f.payload(buf);
         let message = MessageRepr::parse(payload)?;
         let mlen = usize::from(u16_at(payload, hfield::LENGTH.start));
+        // Keep a checksum field that emit would not reproduce (see `udp_checksum`). A valid
+        // non-zero checksum is the computed one: emit writes a computed 0 as 0xFFFF, and a
+        // stored 0 never verifies as non-zero.
+        let udp_checksum = match f.udp_checksum_at {
+            Some(at) => {
+                let stored = u16_at(buf, at);
+                (stored == 0 || f.verify_udp_checksum(buf).is_err()).then_some(stored)
+            }
+            None => None,
+        };
         Ok(FrameRepr {
             transport: f.transport,
             message,
             trailer: payload.get(mlen..).unwrap_or(&[]).to_vec(),
             padding: buf.get(f.datagram_end..).unwrap_or(&[]).to_vec(),
+            udp_checksum,
         })
     }
 
@@ -669,6 +687,12 @@ impl FrameRepr {
         payload.extend_from_slice(&self.trailer);
         let mut out = Vec::with_capacity(self.transport.header_len() + payload.len() + 64);
         self.transport.emit(&payload, &mut out)?;
+        if let (Some(c), NetworkRepr::Udp4 { .. } | NetworkRepr::Udp6 { .. }) =
+            (self.udp_checksum, self.transport.network)
+        {
+            // The UDP header ends the transport headers; its checksum is their last two octets.
+            put_u16(&mut out, self.transport.header_len() - 2, c);
+        }
         out.extend_from_slice(&self.padding);
         Ok(out)
     }

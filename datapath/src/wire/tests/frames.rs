@@ -314,3 +314,82 @@ fn custom_transport_fields_emit() {
     let m = MessageRepr::parse(&pdelay_req_bytes()).unwrap();
     assert_eq!(frame::build(&t, &m).unwrap(), udp4_qinq_frame());
 }
+
+/// Frame 1 of the golden capture `tests/fixtures/ptp4l-udp4-e2e.pcapng`: ptp4l 3.1.1's first
+/// Announce over UDPv4, captured on a veth. Its UDP checksum field holds 0xec28, the partial
+/// (pseudo-header) sum that checksum offload leaves for the NIC to finish; the full checksum
+/// is 0x7999. tshark does not check UDP checksums by default and shows it as unverified.
+fn ptp4l_udp4_announce_offloaded_checksum() -> Vec<u8> {
+    cat(&[
+        &[
+            0x01, 0x00, 0x5e, 0x00, 0x01, 0x81, 0x46, 0x7a, 0x0f, 0x26, 0x8b, 0x8b,
+        ],
+        &[
+            0x08, 0x00, 0x45, 0x00, 0x00, 0x5c, 0x07, 0x50, 0x40, 0x00, 0x01, 0x11,
+        ],
+        &[0x86, 0x72, 0x0a, 0x4d, 0x00, 0x01, 0xe0, 0x00, 0x01, 0x81],
+        &[0x01, 0x40, 0x01, 0x40, 0x00, 0x48, 0xec, 0x28],
+        &[
+            0x0b, 0x02, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+        &[
+            0, 0, 0, 0, 0x46, 0x7a, 0x0f, 0xff, 0xfe, 0x26, 0x8b, 0x8b, 0x00, 0x01,
+        ],
+        &[
+            0x00, 0x00, 0x05, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x25,
+        ],
+        &[0x00, 0x64, 0xf8, 0xfe, 0xff, 0xff, 0x80],
+        &[
+            0x46, 0x7a, 0x0f, 0xff, 0xfe, 0x26, 0x8b, 0x8b, 0x00, 0x00, 0xa0,
+        ],
+    ])
+}
+
+/// Regression (golden captures): FrameRepr re-emitted a captured UDP frame with the computed
+/// checksum instead of the one it carried, so real ptp4l traffic captured on the sending host
+/// (checksum offload) or sent without a checksum did not round-trip byte for byte.
+#[test]
+fn udp_checksum_field_round_trips_verbatim_when_not_the_computed_one() {
+    let b = ptp4l_udp4_announce_offloaded_checksum();
+    let f = frame::parse(&b).unwrap();
+    assert_eq!(f.udp_checksum_at, Some(40));
+    assert_eq!(
+        f.verify_udp_checksum(&b),
+        Err(WireError::BadUdpChecksum(0xec28))
+    );
+    let mut r = FrameRepr::parse(&b).unwrap();
+    assert_eq!(r.udp_checksum, Some(0xec28));
+    assert_eq!(r.emit().unwrap(), b);
+    // Asking for a computed checksum gives the valid one, and only those two octets change.
+    r.udp_checksum = None;
+    let fixed = r.emit().unwrap();
+    assert_eq!(fixed[40..42], [0x79, 0x99]);
+    assert_eq!(fixed[..40], b[..40]);
+    assert_eq!(fixed[42..], b[42..]);
+    frame::parse(&fixed)
+        .unwrap()
+        .verify_udp_checksum(&fixed)
+        .unwrap();
+    assert_eq!(FrameRepr::parse(&fixed).unwrap().udp_checksum, None);
+
+    // IPv4 "no checksum" (0) stays 0.
+    let mut none = b.clone();
+    none[40..42].copy_from_slice(&[0, 0]);
+    let r = FrameRepr::parse(&none).unwrap();
+    assert_eq!(r.udp_checksum, Some(0));
+    assert_eq!(r.emit().unwrap(), none);
+
+    // A valid checksum is recomputed (so a changed message gets a valid one); IPv6 too.
+    for valid in [udp4_frame(), udp6_frame(), udp4_qinq_frame()] {
+        let r = FrameRepr::parse(&valid).unwrap();
+        assert_eq!(r.udp_checksum, None);
+        assert_eq!(r.emit().unwrap(), valid);
+    }
+    let mut v6 = udp6_frame();
+    v6[60..62].copy_from_slice(&[0x12, 0x34]);
+    let r = FrameRepr::parse(&v6).unwrap();
+    assert_eq!(r.udp_checksum, Some(0x1234));
+    assert_eq!(r.emit().unwrap(), v6);
+    // L2 frames have no UDP checksum.
+    assert_eq!(FrameRepr::parse(&l2_frame()).unwrap().udp_checksum, None);
+}

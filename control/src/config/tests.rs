@@ -1,0 +1,255 @@
+//! Unit tests of the key table and the loader: the table is consistent with the typed
+//! defaults, every implemented key reaches a field and reads back, and the cross-key rules.
+
+use super::apply::{get_global, get_port, set_global, set_port};
+use super::keys::{lookup, suggest, Scope, Since, Status, Ty, ALIASES, KEYS, UNSUPPORTED_VALUES};
+use super::value::{parse, Value};
+use super::*;
+
+const NO: &[(&str, &str)] = &[];
+
+fn is_implemented(s: Status) -> bool {
+    matches!(s, Status::Implemented | Status::ClockWide)
+}
+
+#[test]
+fn table_is_consistent() {
+    let mut names: Vec<&str> = KEYS.iter().map(|d| d.name).collect();
+    names.sort_unstable();
+    let n = names.len();
+    names.dedup();
+    assert_eq!(n, names.len(), "duplicate key in KEYS");
+    for d in KEYS {
+        assert!(
+            parse(d, d.default).is_ok(),
+            "default of {} does not parse",
+            d.name
+        );
+        if d.since == Since::Xptp {
+            assert_eq!(d.status, Status::Implemented, "{}", d.name);
+        }
+    }
+    for (alias, canon, _) in ALIASES {
+        assert_eq!(lookup(alias).map(|(d, _)| d.name), Some(*canon));
+        assert!(!KEYS.iter().any(|d| d.name == *alias));
+    }
+    for (key, word, _) in UNSUPPORTED_VALUES {
+        let (d, _) = lookup(key).unwrap();
+        assert!(
+            matches!(d.ty, Ty::Enum(w) if w.contains(word)),
+            "{key} {word}"
+        );
+    }
+}
+
+/// Every implemented key has a field, and the typed defaults are linuxptp's (the table's).
+#[test]
+fn implemented_keys_reach_fields_and_defaults_agree() {
+    let c = Config::default();
+    for d in KEYS.iter().filter(|d| is_implemented(d.status)) {
+        let got = match d.scope {
+            Scope::Global => get_global(&c, d.name),
+            Scope::Port => get_port(&c.port_defaults, d.name).or_else(|| get_global(&c, d.name)),
+        };
+        let got = got.unwrap_or_else(|| panic!("{} has no field", d.name));
+        assert_eq!(
+            parse(d, &got).unwrap(),
+            parse(d, d.default).unwrap(),
+            "{}: typed default {got} differs from the table's {}",
+            d.name,
+            d.default
+        );
+    }
+    for d in KEYS.iter().filter(|d| !is_implemented(d.status)) {
+        assert_eq!(
+            get_global(&c, d.name),
+            None,
+            "{} is not implemented",
+            d.name
+        );
+        assert_eq!(get_port(&c.port_defaults, d.name), None, "{}", d.name);
+    }
+}
+
+/// Setting a non-default value and reading it back gives the value: no key is dropped or
+/// written to the wrong field.
+#[test]
+fn implemented_keys_round_trip() {
+    for d in KEYS.iter().filter(|d| is_implemented(d.status)) {
+        let sample = match d.ty {
+            Ty::Int { min, max } | Ty::FaultInterval { min, max } => {
+                let v = if min < 0 && max > 0 {
+                    -1
+                } else {
+                    max.min(min + 3)
+                };
+                Value::Int(v)
+            }
+            Ty::Double { .. } => Value::Double(0.625),
+            Ty::Enum(words) => Value::Enum(
+                words
+                    .iter()
+                    .rev()
+                    .find(|w| {
+                        !UNSUPPORTED_VALUES
+                            .iter()
+                            .any(|u| u.0 == d.name && u.1 == **w)
+                    })
+                    .unwrap(),
+            ),
+            Ty::Str => Value::Str("a;b;c".into()),
+            Ty::Mac => Value::Mac([1, 2, 3, 4, 5, 6]),
+            Ty::Oui => Value::Oui([7, 8, 9]),
+            Ty::ClockId => parse(d, "001122.3344.556677").unwrap(),
+        };
+        let mut c = Config::default();
+        let written = match d.scope {
+            Scope::Global => set_global(&mut c, d.name, &sample),
+            Scope::Port => {
+                set_port(&mut c.port_defaults, d.name, &sample)
+                    || set_global(&mut c, d.name, &sample)
+            }
+        };
+        assert!(written, "{}", d.name);
+        let back = get_port(&c.port_defaults, d.name)
+            .or_else(|| get_global(&c, d.name))
+            .unwrap();
+        assert_eq!(parse(d, &back).unwrap(), sample, "{}", d.name);
+    }
+}
+
+#[test]
+fn suggestions() {
+    assert_eq!(suggest("logsyncinterval"), Some("logSyncInterval"));
+    assert_eq!(suggest("priorty1"), Some("priority1"));
+    assert_eq!(suggest("completely_different"), None);
+}
+
+#[test]
+fn one_step_rules() {
+    let c = Config::load_str(None, "[global]\ntwoStepFlag 0\n", NO).unwrap();
+    assert_eq!(c.time_stamping, TimeStampingMode::OneStep);
+    let c = Config::load_str(None, "[global]\ntime_stamping p2p1step\n", NO).unwrap();
+    assert!(!c.clock.two_step_flag);
+    let e = Config::load_str(
+        None,
+        "[global]\ntwoStepFlag 0\ntime_stamping software\n",
+        NO,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: twoStepFlag 0 (one-step) needs time_stamping hardware, onestep or p2p1step, not software"
+    );
+    let c = Config::load_str(None, "[global]\ntime_stamping software\n", NO).unwrap();
+    assert_eq!(c.servo.time_stamping, crate::servo::TimeStamping::Software);
+}
+
+#[test]
+fn slave_only_rules() {
+    let c = Config::load_str(None, "[global]\nslaveOnly 1\nclockClass 6\n", NO).unwrap();
+    assert_eq!(c.clock.clock_quality.clock_class, 255);
+    let c = Config::load_str(None, "[global]\nclientOnly 1\n", NO).unwrap();
+    assert!(c.clock.slave_only);
+    assert!(c.warnings.is_empty());
+    let e = Config::load_str(None, "[global]\nslaveOnly 1\ngmCapable 0\n", NO).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 3: slaveOnly 1 cannot be combined with gmCapable 0 (ptp4l refuses it too); drop gmCapable 0"
+    );
+}
+
+#[test]
+fn transparent_and_boundary_clock_rules() {
+    let e = Config::load_str(None, "[global]\nclock_type BC\n[eth0]\n", NO).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: clock_type BC needs at least two interfaces, but only [eth0] is configured"
+    );
+    let e = Config::load_str(
+        None,
+        "[global]\nclock_type P2P_TC\ndelay_mechanism P2P\n[eth0]\n[eth1]\ndelay_mechanism E2E\n",
+        NO,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 6: clock_type P2P_TC needs delay_mechanism P2P, found E2E in [eth1]"
+    );
+    let c = Config::load_str(None, "[global]\nclock_type E2E_TC\n[eth0]\n[eth1]\n", NO).unwrap();
+    assert!(c.clock_type.is_transparent());
+}
+
+#[test]
+fn deprecated_and_ignored_keys_warn() {
+    let c = Config::load_str(
+        None,
+        "[global]\npi_offset_const 0.5\nsocket_priority 3\nkernel_leap 1\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(c.servo.step_threshold, 0.5);
+    let w: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        vec![
+            "line 2: pi_offset_const is deprecated, use step_threshold instead".to_owned(),
+            "line 3: socket_priority 3 has no effect in xptp: PTP frames leave through AF_XDP, which bypasses the qdisc layer the socket priority selects".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn descriptions_are_checked_like_ptp4l() {
+    let c = Config::load_str(
+        None,
+        "[global]\nproductDescription Acme;Grandmaster 9;SN-1\nuserDescription rack 4, shelf 2\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(c.description.product_description, "Acme;Grandmaster 9;SN-1");
+    assert_eq!(c.description.user_description, "rack 4, shelf 2");
+    let e = Config::load_str(None, "[global]\nrevisionData 1.0\n", NO).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: revisionData '1.0' is not hardware;firmware;software with exactly two ';' and at most 32 characters"
+    );
+}
+
+#[test]
+fn fault_reset_interval_asap_and_clock_identity() {
+    let c = Config::load_str(
+        None,
+        "[global]\nclockIdentity 001122.fffe.334455\n[eth0]\nfault_reset_interval asap\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(
+        c.port("eth0").unwrap().fault_reset_interval,
+        crate::datasets::FaultResetInterval::Asap
+    );
+    assert_eq!(
+        c.clock.clock_identity.map(|i| i.0),
+        Some([0x00, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55])
+    );
+}
+
+#[test]
+fn clock_wide_keys_may_repeat_the_global_value_per_port() {
+    let c = Config::load_str(
+        None,
+        "[global]\ndelay_filter_length 5\n[eth0]\ndelay_filter_length 5\ndelay_filter MOVING_MEDIAN\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(c.servo.delay_filter_length, 5);
+}
+
+#[test]
+fn unsupported_string_keys_say_remove() {
+    let e = Config::load_str(None, "[global]\nsa_file /etc/sa.cfg\n", NO).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: sa_file /etc/sa.cfg is not supported by xptp yet: PTP authentication (IEEE 1588-2019 16.14, Annex P) is not implemented; remove the line"
+    );
+}

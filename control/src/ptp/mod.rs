@@ -1,0 +1,368 @@
+//! The sans-IO PTP Instance: an ordinary clock (one port), a boundary clock (several ports) or
+//! a grandmaster, driven entirely by its caller (quinn-proto style).
+//!
+//! # API
+//!
+//! ```text
+//! PtpInstance::new(config, ports, clock_identity, rng)
+//! handle_message(now, port, bytes, rx_timestamp)   a received PTP message
+//! handle_tx_timestamp(token, tx_timestamp)         the egress time of a message sent with a token
+//! handle_timer(now)                                call when now >= poll_timeout()
+//! handle_fault(now, port)                          the shell saw the port fail (link, socket)
+//! poll_timeout() -> Option<Instant>                the next deadline
+//! poll_action() -> Option<Action>                  drain after every handle_* call
+//! ```
+//!
+//! - `now` is a monotonic [`Instant`] that only drives timers. The first call (of any
+//!   `handle_*`) initialises the ports; until then `poll_timeout` returns `Instant::ZERO`.
+//! - `bytes` is the PTP message alone (the payload after Ethernet/UDP framing has been
+//!   removed, e.g. by `xptp_datapath::wire::frame::parse`).
+//! - Timestamps (`rx_timestamp`, `tx_timestamp`) are nanoseconds (`i128`) on the instance's own
+//!   clock, the clock this instance disciplines (PHC, virtual clock, simulated oscillator).
+//!   The instance never reads a clock: when it needs "the time now" for an originTimestamp it
+//!   extrapolates from the last timestamp it was given (two-step messages carry the precise
+//!   time in the Follow_Up anyway).
+//! - Actions ([`Action`]): `Send` a message on a port (event messages needing a timestamp
+//!   carry a [`TxToken`](crate::port::TxToken), to be handed back once through
+//!   `handle_tx_timestamp`; one-step messages carry a [`OneStep`](crate::port::OneStep) telling
+//!   the datapath what to insert at egress), `AdjustClock` (servo output: step and/or
+//!   frequency), `PortStateChanged` (printable as linuxptp does).
+//! - Randomness (announce receipt timeout extension 9.2.6.12, Delay_Req spacing 9.5.11.2) comes
+//!   from the seeded generator given at construction, so runs are reproducible.
+//!
+//! One-step Sync is modelled as "Sync with twoStepFlag = 0 whose originTimestamp the datapath
+//! overwrites at egress" ([`OneStep::OriginTimestamp`](crate::port::OneStep)); no Follow_Up is
+//! sent. A two-step Sync whose TX timestamp does not come back within
+//! [`InstanceConfig::tx_timestamp_timeout`] gets no Follow_Up and is counted in
+//! [`PortCounters::tx_timestamp_timeout`].
+//!
+//! Module layout: this file holds the configuration, the state and the public calls;
+//! `rx` handles received messages, `tx` timers and transmissions, `fsm` the port state machine
+//! and the state decision, `port` the per-port runtime state.
+
+mod fsm;
+mod port;
+mod rx;
+mod tx;
+
+use core::fmt;
+use core::time::Duration;
+use std::collections::VecDeque;
+
+use rand::Rng;
+use xptp_datapath::wire::{ClockIdentity, TimeInterval};
+
+use crate::datasets::{
+    ClockConfig, CurrentDs, DefaultDs, ParentDs, PortConfig, PortDs, TimePropertiesDs,
+};
+use crate::instance::{BmcaPort, BoundaryClock};
+use crate::port::counters::PortCounters;
+use crate::port::messages::C37238Local;
+use crate::port::state::PortState;
+use crate::port::timers::Deadlines;
+use crate::port::{Action, TxToken, TxTokenSource};
+use crate::profile::{Profile, C37238};
+use crate::servo::{self, Servo, ServoConfig, ServoState};
+use crate::time::Instant;
+
+use port::{PendingTx, PortRuntime};
+
+/// Instance-wide configuration beyond [`ClockConfig`].
+#[derive(Clone, Debug)]
+pub struct InstanceConfig {
+    /// defaultDS and the BMCA variant.
+    pub clock: ClockConfig,
+    /// Servo and path delay filter (linuxptp `clock_servo`, `delay_filter`, ...).
+    pub servo: ServoConfig,
+    /// IEEE C37.238: announce its TLV, and (if `require_tlv`) drop Announces without it.
+    pub c37_238: Option<C37238>,
+    /// The C37.238 TLV values this clock announces as grandmaster.
+    pub c37_238_local: C37238Local,
+    /// linuxptp `path_trace_enabled`: append PATH_TRACE to Announce and drop looped
+    /// Announces (IEEE 1588-2019 16.2).
+    pub path_trace_enabled: bool,
+    /// linuxptp `free_running`: measure but never adjust the clock (the slave stays
+    /// UNCALIBRATED, as ptp4l's does).
+    pub free_running: bool,
+    /// Answer Pdelay_Req one-step (turnaround in correctionField, inserted by the datapath)
+    /// instead of two-step.
+    pub pdelay_one_step: bool,
+    /// linuxptp `tx_timestamp_timeout`: how long to wait for an egress timestamp.
+    pub tx_timestamp_timeout: Duration,
+    /// Exchanges spanned by the neighborRateRatio estimate (≥ 2).
+    pub rate_ratio_window: usize,
+}
+
+impl InstanceConfig {
+    /// Defaults around a clock configuration (linuxptp defaults, 10 ms TX timestamp timeout).
+    pub fn new(clock: ClockConfig) -> Self {
+        InstanceConfig {
+            clock,
+            servo: ServoConfig::default(),
+            c37_238: None,
+            c37_238_local: C37238Local::default(),
+            path_trace_enabled: false,
+            free_running: false,
+            pdelay_one_step: false,
+            tx_timestamp_timeout: Duration::from_millis(10),
+            rate_ratio_window: 4,
+        }
+    }
+
+    /// The profile's defaults: the instance configuration and the port configuration to give
+    /// every port.
+    pub fn from_profile(profile: &Profile) -> (Self, PortConfig) {
+        let (clock, port) = profile.configs();
+        let mut c = Self::new(clock);
+        c.c37_238 = profile.c37_238;
+        (c, port)
+    }
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        Self::new(ClockConfig::default())
+    }
+}
+
+/// One offset measurement handed to the servo (or, free-running, only recorded).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Measurement {
+    pub port: u16,
+    /// The Sync's sequenceId.
+    pub sequence_id: u16,
+    /// Master's origin time of the Sync, ns.
+    pub t1: i128,
+    /// Local receive time of the Sync, ns.
+    pub t2: i128,
+    /// E2E: the Delay_Req's egress and the master's receive time of the last exchange.
+    pub t3: Option<i128>,
+    pub t4: Option<i128>,
+    /// Sync + Follow_Up correctionField.
+    pub correction: TimeInterval,
+    /// The filtered meanPathDelay (E2E) or meanLinkDelay (P2P) used.
+    pub mean_delay: TimeInterval,
+    /// offsetFromMaster (11.2), with delayAsymmetry applied.
+    pub offset_from_master: TimeInterval,
+}
+
+/// Counters that belong to no port.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct InstanceCounters {
+    /// Messages for a port number this instance does not have.
+    pub unknown_port: u64,
+    /// TX timestamps for a token that is no longer (or never was) pending.
+    pub unknown_tx_token: u64,
+}
+
+/// The PTP Instance. See the module documentation for the calling convention.
+pub struct PtpInstance {
+    cfg: InstanceConfig,
+    clock: BoundaryClock,
+    ports: Vec<PortRuntime>,
+    deadlines: Deadlines,
+    pending: Vec<PendingTx>,
+    tokens: TxTokenSource,
+    actions: VecDeque<Action>,
+    rng: Box<dyn Rng + Send>,
+    servo: Box<dyn Servo>,
+    servo_state: ServoState,
+    counters: InstanceCounters,
+    /// (monotonic instant, local clock ns) of the latest timestamp seen: the estimate of
+    /// "local time now" for originTimestamps.
+    time_ref: Option<(Instant, i128)>,
+    initialized: bool,
+}
+
+impl fmt::Debug for PtpInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PtpInstance")
+            .field("clock", &self.clock)
+            .field("ports", &self.ports.len())
+            .field("servo_state", &self.servo_state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PtpInstance {
+    /// An instance with one port per entry of `ports` (numbered from 1), identified by
+    /// `clock_identity` (which overrides `config.clock.clock_identity`). All ports start in
+    /// INITIALIZING and leave it on the first `handle_*` call.
+    pub fn new(
+        config: InstanceConfig,
+        ports: Vec<PortConfig>,
+        clock_identity: ClockIdentity,
+        rng: Box<dyn Rng + Send>,
+    ) -> Self {
+        let n = u16::try_from(ports.len()).unwrap_or(u16::MAX);
+        let mut clock_cfg = config.clock.clone();
+        clock_cfg.clock_identity = Some(clock_identity);
+        let clock = BoundaryClock::new(clock_cfg, clock_identity, n);
+        let ports = ports
+            .into_iter()
+            .take(usize::from(n))
+            .enumerate()
+            .map(|(i, pc)| {
+                let number = u16::try_from(i + 1).unwrap_or(u16::MAX);
+                PortRuntime::new(BmcaPort::new(pc, clock_identity, number), &config)
+            })
+            .collect();
+        let servo = servo::build(config.servo.clock_servo, &config.servo);
+        PtpInstance {
+            cfg: config,
+            clock,
+            ports,
+            deadlines: Deadlines::new(),
+            pending: Vec::new(),
+            tokens: TxTokenSource::default(),
+            actions: VecDeque::new(),
+            rng,
+            servo,
+            servo_state: ServoState::Unlocked,
+            counters: InstanceCounters::default(),
+            time_ref: None,
+            initialized: false,
+        }
+    }
+
+    /// The next action for the shell, in the order the core produced them.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When `handle_timer` must be called next (at the latest).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.initialized {
+            return Some(Instant::ZERO);
+        }
+        let pending = self.pending.iter().map(|p| p.deadline).min();
+        match (self.deadlines.poll_timeout(), pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The egress timestamp (local clock ns) of the message sent with `token`.
+    pub fn handle_tx_timestamp(&mut self, token: TxToken, tx_timestamp: i128) {
+        self.on_tx_timestamp(token.id(), tx_timestamp);
+    }
+
+    /// The shell detected a fault on `port` (link down, socket error): FAULT_DETECTED
+    /// (9.2.6.6). The port recovers after its fault_reset_interval.
+    pub fn handle_fault(&mut self, now: Instant, port: u16) {
+        self.ensure_init(now);
+        if let Some(idx) = self.index(port) {
+            self.port_event(
+                now,
+                idx,
+                crate::port::state::Event::FaultDetected,
+                None,
+                false,
+            );
+        }
+    }
+
+    // ---- read access -------------------------------------------------------------------
+
+    /// The number of ports.
+    pub fn number_ports(&self) -> u16 {
+        self.clock.default_ds.number_ports
+    }
+
+    /// portDS.portState of `port` (1-based).
+    pub fn port_state(&self, port: u16) -> Option<PortState> {
+        self.port_ref(port).map(|p| p.bmca.ds.port_state)
+    }
+
+    /// portDS of `port`.
+    pub fn port_ds(&self, port: u16) -> Option<&PortDs> {
+        self.port_ref(port).map(|p| &p.bmca.ds)
+    }
+
+    /// The counters of `port`.
+    pub fn port_counters(&self, port: u16) -> Option<&PortCounters> {
+        self.port_ref(port).map(|p| &p.counters)
+    }
+
+    /// Counters that belong to no port.
+    pub fn instance_counters(&self) -> &InstanceCounters {
+        &self.counters
+    }
+
+    /// The last measurement taken on `port` (a slave port).
+    pub fn last_measurement(&self, port: u16) -> Option<Measurement> {
+        self.port_ref(port).and_then(|p| p.last_measurement)
+    }
+
+    /// The filtered meanLinkDelay (P2P) or meanPathDelay (E2E) of `port`.
+    pub fn mean_delay(&self, port: u16) -> Option<TimeInterval> {
+        self.port_ref(port)
+            .and_then(|p| p.mean_delay)
+            .map(port::to_interval)
+    }
+
+    /// neighborRateRatio of a P2P `port` (1.0 until two two-step exchanges completed).
+    pub fn neighbor_rate_ratio(&self, port: u16) -> Option<f64> {
+        self.port_ref(port).map(|p| p.nrr.as_f64())
+    }
+
+    /// defaultDS.
+    pub fn default_ds(&self) -> &DefaultDs {
+        &self.clock.default_ds
+    }
+
+    /// currentDS.
+    pub fn current_ds(&self) -> &CurrentDs {
+        &self.clock.current_ds
+    }
+
+    /// parentDS.
+    pub fn parent_ds(&self) -> &ParentDs {
+        &self.clock.parent_ds
+    }
+
+    /// timePropertiesDS.
+    pub fn time_properties_ds(&self) -> &TimePropertiesDs {
+        &self.clock.time_properties_ds
+    }
+
+    /// The servo's lock state.
+    pub fn servo_state(&self) -> ServoState {
+        self.servo_state
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &InstanceConfig {
+        &self.cfg
+    }
+
+    // ---- helpers shared by the submodules ----------------------------------------------
+
+    fn index(&self, port: u16) -> Option<usize> {
+        let i = usize::from(port).checked_sub(1)?;
+        (i < self.ports.len()).then_some(i)
+    }
+
+    fn port_ref(&self, port: u16) -> Option<&PortRuntime> {
+        self.index(port).and_then(|i| self.ports.get(i))
+    }
+
+    fn note_time(&mut self, now: Instant, local: i128) {
+        self.time_ref = Some((now, local));
+    }
+
+    /// The estimated local time at `now` (0 before any timestamp was seen).
+    fn estimate_local(&self, now: Instant) -> i128 {
+        match self.time_ref {
+            Some((at, local)) => local + i128::from(now.as_nanos()) - i128::from(at.as_nanos()),
+            None => 0,
+        }
+    }
+
+    fn random(&mut self) -> u32 {
+        self.rng.next_u32()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! The fast path's drop reasons: one small `Copy` enum, one counter per variant.
+//!
+//! Every frame the fast path declines ends as exactly one [`FastPathError`]; the engine counts it
+//! in [`super::FastPathCounters::drops`] at [`FastPathError::index`]. Errors that mean "not for
+//! me" ([`FastPathError::is_pass`]) send the frame to control instead of dropping it.
+
+use crate::wire::WireError;
+
+/// Why the fast path did not handle (or could not build a reply to) a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FastPathError {
+    /// The frame's headers or PTP message did not parse.
+    #[error("malformed frame: {0}")]
+    Malformed(WireError),
+    /// The message type is not one this function handles (caller bug or routing).
+    #[error("message type not handled by this fast-path function")]
+    WrongMessageType,
+    /// domainNumber differs from the configured domain.
+    #[error("domainNumber {0} is not the configured domain")]
+    WrongDomain(u8),
+    /// Delay_Req on a port that is not MASTER (control answers nothing there either).
+    #[error("Delay_Req on a port that is not MASTER")]
+    NotMaster,
+    /// The port is not configured (no entry in the fast-path configuration).
+    #[error("port {0} is not in the fast-path configuration")]
+    UnknownPort(u16),
+    /// The XDP metadata carried no ingress timestamp: the XDP program or kernel lacks
+    /// bpf_ktime_get_tai_ns; without it no timestamp can be put in a reply.
+    #[error("no XDP ingress timestamp (metadata missing)")]
+    NoIngressTimestamp,
+    /// A timestamp converted to the PTP timescale fell outside the 48-bit seconds range:
+    /// check the timescale offset given by control.
+    #[error("timestamp outside the PTP timestamp range (check the timescale offset)")]
+    TimestampRange,
+    /// The output buffer is too small for the reply.
+    #[error("output buffer too small")]
+    BufferTooSmall,
+    /// correctionField would overflow.
+    #[error("correctionField overflow")]
+    CorrectionOverflow,
+    /// A UDP reply needs our IP address on the port, and control has not configured one.
+    #[error("no source IP address configured for the port")]
+    NoSourceAddress,
+    /// The worker's outgoing-frame batch was full.
+    #[error("outgoing batch full")]
+    OutboxFull,
+    /// A bounded matching table (two-step Sync, E2E Delay_Req, in-flight TX) was full.
+    #[error("matching table full")]
+    TableFull,
+    /// A Follow_Up without a matching forwarded Sync.
+    #[error("Follow_Up without a matching Sync")]
+    UnmatchedFollowUp,
+    /// The transparent clock drops this message type in its mode (e.g. Delay_Req on a P2P TC).
+    #[error("message type not forwarded in this transparent-clock mode")]
+    NotForwarded,
+    /// The frame came from one of our own ports (loop).
+    #[error("frame sent by this clock (loop)")]
+    OwnFrame,
+}
+
+impl FastPathError {
+    /// Number of variants (size of the drop counter array).
+    pub const COUNT: usize = 15;
+
+    /// The counter index of this reason.
+    pub const fn index(self) -> usize {
+        match self {
+            FastPathError::Malformed(_) => 0,
+            FastPathError::WrongMessageType => 1,
+            FastPathError::WrongDomain(_) => 2,
+            FastPathError::NotMaster => 3,
+            FastPathError::UnknownPort(_) => 4,
+            FastPathError::NoIngressTimestamp => 5,
+            FastPathError::TimestampRange => 6,
+            FastPathError::BufferTooSmall => 7,
+            FastPathError::CorrectionOverflow => 8,
+            FastPathError::NoSourceAddress => 9,
+            FastPathError::OutboxFull => 10,
+            FastPathError::TableFull => 11,
+            FastPathError::UnmatchedFollowUp => 12,
+            FastPathError::NotForwarded => 13,
+            FastPathError::OwnFrame => 14,
+        }
+    }
+
+    /// Counter names, by [`Self::index`].
+    pub const NAMES: [&'static str; Self::COUNT] = [
+        "malformed",
+        "wrong_message_type",
+        "wrong_domain",
+        "not_master",
+        "unknown_port",
+        "no_ingress_timestamp",
+        "timestamp_range",
+        "buffer_too_small",
+        "correction_overflow",
+        "no_source_address",
+        "outbox_full",
+        "table_full",
+        "unmatched_follow_up",
+        "not_forwarded",
+        "own_frame",
+    ];
+
+    /// Errors after which the frame goes up to control rather than being dropped: the fast
+    /// path has no business with it, control may.
+    pub const fn is_pass(self) -> bool {
+        matches!(
+            self,
+            FastPathError::WrongMessageType
+                | FastPathError::WrongDomain(_)
+                | FastPathError::NotMaster
+                | FastPathError::UnknownPort(_)
+        )
+    }
+}
+
+impl From<WireError> for FastPathError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::CorrectionOverflow => FastPathError::CorrectionOverflow,
+            other => FastPathError::Malformed(other),
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Stands the fast path up on real interfaces: one XDP steering program and one AF_XDP socket
+//! per interface (queue 0), one worker owning all sockets with [`FastPath`] as its hook, and a
+//! small control thread that drains what goes up to control and, for a P2P transparent clock,
+//! measures each port's meanLinkDelay with its own Pdelay_Req (IEEE 1588-2019 11.4) and sends
+//! it to the worker as [`ConfigUpdate::MeanLinkDelay`].
+//!
+//! Minimal on purpose: the `xptp run` daemon replaces this with the full control plane. Used by
+//! `examples/xptp_tc.rs` and the netns integration tests.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::config::{ConfigUpdate, FastPathConfig, PortConfig, TcMode, MAX_PORTS};
+use super::engine::{FastPath, FastPathHandles};
+use crate::handoff::{FrameBuf, Link, LinkConfig, PortId, TxOutcome, TxRequest, TxToken};
+use crate::wire::frame::{self, Transport};
+use crate::wire::{
+    Body, ClockIdentity, HeaderRepr, Message, MessageRepr, MessageType, PortIdentity, TimeInterval,
+    Timestamp,
+};
+use crate::worker::{self, CounterSnapshot, IdlePolicy, WorkerConfig, WorkerHandle};
+use crate::xsk::{clock_tai_ns, XskConfig, XskError, XskSocket};
+
+/// Why the fast path could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Attaching the XDP program failed.
+    #[error("attaching XDP steering to {ifname}: {source}")]
+    Xdp {
+        /// Interface.
+        ifname: String,
+        /// Cause.
+        #[source]
+        source: xptp_ebpf::LoadError,
+    },
+    /// Opening the AF_XDP socket failed.
+    #[error("opening the AF_XDP socket on {ifname}: {source}")]
+    Xsk {
+        /// Interface.
+        ifname: String,
+        /// Cause.
+        #[source]
+        source: XskError,
+    },
+    /// Reading the interface's MAC address failed.
+    #[error("reading the MAC address of {ifname} (/sys/class/net/{ifname}/address): {source}")]
+    Mac {
+        /// Interface.
+        ifname: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Between 1 and [`MAX_PORTS`] interfaces are supported.
+    #[error("{0} interfaces given: between 1 and {MAX_PORTS} are supported")]
+    PortCount(usize),
+    /// The worker thread could not be started.
+    #[error("starting the worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Interfaces, in port order (port id = index, portNumber = index + 1).
+    pub ifaces: Vec<String>,
+    /// Configuration; `ports[i].mac` and `clock_identity` are filled from the interfaces when
+    /// left zero.
+    pub cfg: FastPathConfig,
+    /// Worker core.
+    pub core: Option<usize>,
+    /// Worker idle policy.
+    pub idle: IdlePolicy,
+    /// For P2P ports: send Pdelay_Req at 2^this seconds and feed meanLinkDelay to the worker.
+    pub log_min_pdelay_req_interval: Option<i8>,
+}
+
+impl RunOptions {
+    /// Options for `ifaces` with `cfg`, busy-polling unpinned, no link-delay measurement.
+    pub fn new(ifaces: &[&str], cfg: FastPathConfig) -> Self {
+        RunOptions {
+            ifaces: ifaces.iter().map(|s| s.to_string()).collect(),
+            cfg,
+            core: None,
+            idle: IdlePolicy::YieldAfter(64),
+            log_min_pdelay_req_interval: None,
+        }
+    }
+}
+
+/// `CLOCK_REALTIME − CLOCK_TAI` in ns: the timescale offset that makes the fast path's
+/// timestamps comparable with software-timestamping peers (linuxptp stamps in CLOCK_REALTIME).
+pub fn realtime_minus_tai_ns() -> i64 {
+    let tai = clock_tai_ns();
+    let rt = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    // Rounded to whole milliseconds: the true offset is a whole number of seconds.
+    let d = rt - tai as i64;
+    (d + d.signum() * 500_000) / 1_000_000 * 1_000_000
+}
+
+fn read_mac(ifname: &str) -> Result<[u8; 6], RunError> {
+    let err = |source| RunError::Mac {
+        ifname: ifname.to_owned(),
+        source,
+    };
+    let s = std::fs::read_to_string(format!("/sys/class/net/{ifname}/address")).map_err(err)?;
+    let mut mac = [0u8; 6];
+    let mut n = 0;
+    for (i, part) in s.trim().split(':').enumerate() {
+        let v = u8::from_str_radix(part, 16)
+            .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        if let Some(m) = mac.get_mut(i) {
+            *m = v;
+            n += 1;
+        }
+    }
+    if n != 6 {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not a MAC address: {s:?}"),
+        )));
+    }
+    Ok(mac)
+}
+
+/// A running fast path.
+#[derive(Debug)]
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    control: Option<JoinHandle<()>>,
+    worker: Option<WorkerHandle>,
+    steering: Vec<xptp_ebpf::XdpSteering>,
+    handles: FastPathHandles,
+    link_delays: Arc<[crate::worker::Counter; MAX_PORTS]>,
+}
+
+impl Running {
+    /// The control-side handles (updates, counters, events, requester reports).
+    pub fn handles(&self) -> &FastPathHandles {
+        &self.handles
+    }
+
+    /// The worker's counters.
+    pub fn worker_counters(&self) -> CounterSnapshot {
+        self.worker
+            .as_ref()
+            .map(|w| w.counters().snapshot())
+            .unwrap_or_default()
+    }
+
+    /// The last meanLinkDelay measured on `port` (ns), when link delay is measured.
+    pub fn mean_link_delay_ns(&self, port: PortId) -> Option<i64> {
+        self.link_delays
+            .get(usize::from(port))
+            .map(|c| c.get() as i64)
+            .filter(|v| *v != 0)
+    }
+
+    /// XDP program counters of every interface: (steered, seen).
+    pub fn xdp_counters(&self) -> Vec<(u64, u64)> {
+        self.steering
+            .iter()
+            .filter_map(|s| s.counters().ok())
+            .map(|c| (c.steered(), c.seen()))
+            .collect()
+    }
+
+    /// Stops the worker and the control thread and detaches XDP.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    /// [`Self::stop`] through a mutable reference (idempotent).
+    pub fn stop_in_place(&mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(c) = self.control.take() {
+            let _ = c.join();
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = w.stop();
+        }
+        for s in self.steering.drain(..) {
+            s.detach();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts the fast path as configured.
+pub fn start(opts: RunOptions) -> Result<Running, RunError> {
+    let n = opts.ifaces.len();
+    if n == 0 || n > MAX_PORTS {
+        return Err(RunError::PortCount(n));
+    }
+    let mut cfg = opts.cfg;
+    let mut sockets = Vec::with_capacity(n);
+    let mut steering = Vec::with_capacity(n);
+    let xsk_cfg = XskConfig {
+        frame_count: 2048,
+        ring_size: 512,
+        ..XskConfig::default()
+    };
+    for (i, ifname) in opts.ifaces.iter().enumerate() {
+        let given = cfg.ports.get(i).map(|p| p.mac).unwrap_or_default();
+        // /sys shows the namespace it was mounted in: callers that moved a thread into another
+        // namespace pass the MAC instead.
+        let mac = if given == [0; 6] {
+            read_mac(ifname)?
+        } else {
+            given
+        };
+        if let Some(p) = cfg.ports.get_mut(i) {
+            if !p.enabled {
+                *p = PortConfig::new(i as u16 + 1, mac);
+            }
+            if p.mac == [0; 6] {
+                p.mac = mac;
+            }
+            if p.port_number == 0 {
+                p.port_number = i as u16 + 1;
+            }
+        }
+        if i == 0 && cfg.clock_identity == ClockIdentity([0; 8]) {
+            cfg.clock_identity = ClockIdentity::from_mac(mac);
+        }
+        let st = xptp_ebpf::XdpSteering::attach(ifname, xptp_ebpf::AttachMode::Native, false)
+            .map_err(|source| RunError::Xdp {
+                ifname: ifname.clone(),
+                source,
+            })?;
+        let sock =
+            XskSocket::open(i as PortId, ifname, 0, &xsk_cfg).map_err(|source| RunError::Xsk {
+                ifname: ifname.clone(),
+                source,
+            })?;
+        st.register_xsk(0, sock.as_fd())
+            .map_err(|source| RunError::Xdp {
+                ifname: ifname.clone(),
+                source,
+            })?;
+        sockets.push(sock);
+        steering.push(st);
+    }
+    let (fp, handles) = FastPath::new(cfg);
+    let link = Arc::new(Link::new(LinkConfig::default()));
+    let worker = worker::spawn(
+        "xptp-fastpath",
+        WorkerConfig {
+            core: opts.core,
+            idle: opts.idle,
+        },
+        sockets,
+        link.clone(),
+        fp,
+    )
+    .map_err(RunError::Spawn)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
+    let control = {
+        let stop = stop.clone();
+        let handles = handles.clone();
+        let delays = link_delays.clone();
+        let interval = opts.log_min_pdelay_req_interval;
+        std::thread::Builder::new()
+            .name("xptp-fp-control".into())
+            .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays))
+            .map_err(RunError::Spawn)?
+    };
+    Ok(Running {
+        stop,
+        control: Some(control),
+        worker: Some(worker),
+        steering,
+        handles,
+        link_delays,
+    })
+}
+
+/// A transparent clock over `ifaces` in `mode` (E2E or P2P), two-step Pdelay responder on
+/// every port for P2P, link delay measured at 2^-2 s.
+pub fn run_tc(ifaces: &[&str], mode: TcMode) -> Result<Running, RunError> {
+    let mut cfg = FastPathConfig {
+        tc_mode: mode,
+        tai_to_ptp_ns: realtime_minus_tai_ns(),
+        ..FastPathConfig::default()
+    };
+    for (i, p) in cfg.ports.iter_mut().enumerate().take(ifaces.len()) {
+        *p = PortConfig {
+            tc: true,
+            p2p: mode == TcMode::P2p,
+            ..PortConfig::new(i as u16 + 1, [0; 6])
+        };
+    }
+    let mut o = RunOptions::new(ifaces, cfg);
+    if mode == TcMode::P2p {
+        o.log_min_pdelay_req_interval = Some(-2);
+    }
+    start(o)
+}
+
+/// A Delay_Req responder (port MASTER) on `iface`, with `cfg` (port 0 is forced MASTER).
+pub fn run_master_responder(iface: &str, mut cfg: FastPathConfig) -> Result<Running, RunError> {
+    if let Some(p) = cfg.ports.get_mut(0) {
+        if !p.enabled {
+            *p = PortConfig::new(1, [0; 6]);
+        }
+        p.master = true;
+    }
+    start(RunOptions::new(&[iface], cfg))
+}
+
+/// One outstanding peer-delay measurement.
+#[derive(Clone, Copy, Debug, Default)]
+struct PdelayProbe {
+    seq: u16,
+    t1: Option<u64>,
+    t2_t3_c: Option<(i128, TimeInterval)>,
+    t4: Option<u64>,
+    t3_c: Option<(i128, TimeInterval)>,
+}
+
+fn control_loop(
+    stop: &AtomicBool,
+    link: &Link,
+    h: &FastPathHandles,
+    cfg: FastPathConfig,
+    log_interval: Option<i8>,
+    delays: &[crate::worker::Counter; MAX_PORTS],
+) {
+    let period = log_interval.map(|l| Duration::from_secs_f64(2f64.powi(i32::from(l))));
+    let mut probes = [PdelayProbe::default(); MAX_PORTS];
+    let mut filt: [Option<i64>; MAX_PORTS] = [None; MAX_PORTS];
+    let mut next = std::time::Instant::now();
+    let mut seq: u16 = 0;
+    // Acquire: pairs with the Release store in Running::shutdown.
+    while !stop.load(Ordering::Acquire) {
+        let mut idle = true;
+        if let Some(p) = period {
+            if std::time::Instant::now() >= next {
+                next += p;
+                seq = seq.wrapping_add(1);
+                for (i, pc) in cfg.ports.iter().enumerate() {
+                    if !(pc.enabled && pc.p2p) {
+                        continue;
+                    }
+                    if let Some(pr) = probes.get_mut(i) {
+                        *pr = PdelayProbe {
+                            seq,
+                            ..PdelayProbe::default()
+                        };
+                    }
+                    if let Ok(f) = pdelay_req_frame(&cfg, pc, seq) {
+                        let _ = link.tx_down.push(TxRequest {
+                            port: i as PortId,
+                            token: TxToken(i as u64),
+                            frame: f,
+                        });
+                    }
+                }
+            }
+        }
+        while let Some(r) = link.tx_reports_up.pop() {
+            idle = false;
+            if let (TxOutcome::Sent { sw_tai_ns, .. }, Some(pr)) =
+                (r.outcome, probes.get_mut(usize::from(r.port)))
+            {
+                pr.t1 = Some(sw_tai_ns);
+            }
+        }
+        while let Some(m) = link.rx_up.pop() {
+            idle = false;
+            let port = usize::from(m.port);
+            let (Some(pr), Some(pc)) = (probes.get_mut(port), cfg.ports.get(port)) else {
+                continue;
+            };
+            let bytes = m.frame.as_slice();
+            let Ok(f) = frame::parse(bytes) else { continue };
+            let Ok(msg) = Message::new_checked(f.payload(bytes)) else {
+                continue;
+            };
+            let ours = PortIdentity::new(cfg.clock_identity, pc.port_number);
+            if msg.requesting_port_identity() != Some(ours) || msg.sequence_id() != pr.seq {
+                continue;
+            }
+            let ts = msg.timestamp().map(|t| t.to_nanos()).unwrap_or(0);
+            match msg.message_type() {
+                MessageType::PdelayResp => {
+                    pr.t2_t3_c = Some((ts, msg.correction_field()));
+                    pr.t4 = m.ts.xdp_tai_ns;
+                    if !msg.flags().two_step() {
+                        pr.t3_c = Some((ts, TimeInterval::ZERO));
+                    }
+                }
+                MessageType::PdelayRespFollowUp => pr.t3_c = Some((ts, msg.correction_field())),
+                _ => continue,
+            }
+            if let (Some(t1), Some((t2, c1)), Some(t4), Some((t3, c2))) =
+                (pr.t1, pr.t2_t3_c, pr.t4, pr.t3_c)
+            {
+                // IEEE 1588-2019 11.4.2: [(t4 − t1) − (t3 − t2) − corrections] / 2; for a
+                // one-step responder t2 = t3 = 0 and the turnaround is in c1.
+                let t3 = if msg.flags().two_step() || t3 != 0 {
+                    t3
+                } else {
+                    t2
+                };
+                let corr = (c1.scaled_i128() + c2.scaled_i128()) >> 16;
+                let d = ((i128::from(t4) - i128::from(t1)) - (t3 - t2) - corr) / 2;
+                let d = d as i64;
+                pr.t1 = None;
+                if (0..1_000_000_000).contains(&d) {
+                    let v = match filt.get(port).copied().flatten() {
+                        Some(prev) => prev + (d - prev) / 4,
+                        None => d,
+                    };
+                    if let Some(s) = filt.get_mut(port) {
+                        *s = Some(v);
+                    }
+                    if let Some(c) = delays.get(port) {
+                        let old = c.get();
+                        c.add((v as u64).wrapping_sub(old));
+                    }
+                    let _ = h.updates.push(ConfigUpdate::MeanLinkDelay {
+                        port: port as PortId,
+                        delay: TimeInterval::from_nanos_saturating(v),
+                    });
+                }
+            }
+        }
+        if idle {
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+}
+
+fn pdelay_req_frame(cfg: &FastPathConfig, pc: &PortConfig, seq: u16) -> Result<FrameBuf, ()> {
+    let repr = MessageRepr::new(
+        HeaderRepr {
+            domain_number: cfg.domain_number,
+            source_port_identity: PortIdentity::new(cfg.clock_identity, pc.port_number),
+            sequence_id: seq,
+            log_message_interval: 0x7f,
+            ..HeaderRepr::default()
+        },
+        Body::PdelayReq {
+            origin_timestamp: Timestamp::default(),
+        },
+    );
+    let bytes = frame::build(
+        &Transport::l2_multicast(pc.mac, MessageType::PdelayReq),
+        &repr,
+    )
+    .map_err(|_| ())?;
+    FrameBuf::from_slice(&bytes).map_err(|_| ())
+}
