@@ -33,7 +33,7 @@ enum Cmd {
         /// Scenarios (comma separated).
         #[arg(long, value_delimiter = ',', default_values = ["capacity", "latency"])]
         scenario: Vec<Scenario>,
-        /// Targets (comma separated): ptp4l, kernel (xptp once the fast path lands).
+        /// Targets (comma separated): ptp4l, kernel, xptp.
         #[arg(long, value_delimiter = ',', default_values = ["ptp4l", "kernel"])]
         target: Vec<String>,
         /// Transports (comma separated).
@@ -143,9 +143,9 @@ fn main() -> anyhow::Result<()> {
                                         .filter(|&c| c > 0)
                                         .unwrap_or(opts.stall_rate)
                                 });
-                                if tname == "kernel" {
+                                if !t.sends_sync() {
                                     report.skipped.push(format!(
-                                        "{label}: the kernel bound sends no Sync (no master to stall)"
+                                        "{label}: {tname} sends no Sync here (no master to stall)"
                                     ));
                                     continue;
                                 }

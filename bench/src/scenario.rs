@@ -107,6 +107,7 @@ impl MasterLab {
             ns: &n.ns,
             ifnames: vec![n.ifname.clone()],
             mac: parse_mac(&n.mac)?,
+            macs: vec![parse_mac(&n.mac)?],
             ipv4: n.ipv4,
             wire: self.wire,
             role: self.role,
@@ -349,7 +350,7 @@ const SYNC_INTERVAL_NS: u64 = 125_000_000;
 
 /// The stall test: flood `t` (master on a bridge) while a ptp4l slave listens.
 pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult, Error> {
-    if !t.supports(Role::E2eMaster) || t.name() == "kernel" {
+    if !t.supports(Role::E2eMaster) || !t.sends_sync() {
         return Err(Error::Setup(format!(
             "{} sends no Sync: the stall test needs a master",
             t.name()
@@ -361,6 +362,7 @@ pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult,
         ns: &m.ns,
         ifnames: vec![m.ifname.clone()],
         mac: parse_mac(&m.mac)?,
+        macs: vec![parse_mac(&m.mac)?],
         ipv4: m.ipv4,
         wire,
         role: Role::E2eMaster,
@@ -473,6 +475,7 @@ pub fn tc(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<TcResult, Error
         ns: &c,
         ifnames: vec!["eth0".into(), "eth1".into()],
         mac: parse_mac(&c.mac("eth0")?)?,
+        macs: vec![parse_mac(&c.mac("eth0")?)?, parse_mac(&c.mac("eth1")?)?],
         ipv4: Ipv4Addr::UNSPECIFIED,
         wire,
         role: Role::E2eTc,

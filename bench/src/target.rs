@@ -41,6 +41,8 @@ pub struct TargetEnv<'a> {
     pub ifnames: Vec<String>,
     /// MAC and IPv4 address of `ifnames[0]`.
     pub mac: [u8; 6],
+    /// MAC of every interface of `ifnames`, in order.
+    pub macs: Vec<[u8; 6]>,
     pub ipv4: Ipv4Addr,
     pub wire: Wire,
     pub role: Role,
@@ -67,6 +69,10 @@ pub trait Target {
     fn name(&self) -> &'static str;
     /// Whether the target can play `role` at all (the kernel bound sends no Sync, for example).
     fn supports(&self, role: Role) -> bool;
+    /// Whether, as a master, it also sends Sync and Announce (what the stall test watches).
+    fn sends_sync(&self) -> bool {
+        true
+    }
     /// Starts serving in `env`.
     fn start(&mut self, env: &TargetEnv<'_>) -> Result<(), Error>;
     /// Blocks until the target serves (e.g. ptp4l reached MASTER), up to `timeout`.
@@ -84,8 +90,9 @@ pub fn by_name(name: &str) -> Result<Box<dyn Target>, Error> {
     match name {
         "ptp4l" => Ok(Box::new(Ptp4lTarget::default())),
         "kernel" => Ok(Box::new(KernelTarget::default())),
+        "xptp" => Ok(Box::new(XptpTarget::default())),
         other => Err(Error::Setup(format!(
-            "unknown target {other:?}: available are ptp4l, kernel (xptp arrives with the fast path)"
+            "unknown target {other:?}: available are ptp4l, kernel, xptp"
         ))),
     }
 }
@@ -225,6 +232,9 @@ impl Target for KernelTarget {
     fn supports(&self, role: Role) -> bool {
         matches!(role, Role::E2eMaster | Role::P2pMaster)
     }
+    fn sends_sync(&self) -> bool {
+        false
+    }
     fn start(&mut self, env: &TargetEnv<'_>) -> Result<(), Error> {
         let ifname = env
             .ifnames
@@ -286,4 +296,81 @@ pub fn ensure_healthy(
     t.start(env)?;
     t.wait_ready(Duration::from_secs(20))?;
     Ok(true)
+}
+
+/// xptp's AF_XDP fast path (`xptp_datapath::fastpath::run`): XDP steering and one AF_XDP
+/// socket per interface, a busy-polling worker pinned to the target core answering Delay_Req /
+/// Pdelay_Req (two-step) or forwarding as a transparent clock. Only the fast path runs (no BMCA,
+/// no Sync/Announce), so it takes no part in the stall test until the daemon drives it.
+#[derive(Debug, Default)]
+pub struct XptpTarget {
+    running: Option<xptp_datapath::fastpath::Running>,
+}
+
+impl Target for XptpTarget {
+    fn name(&self) -> &'static str {
+        "xptp"
+    }
+    fn supports(&self, _role: Role) -> bool {
+        true
+    }
+    fn sends_sync(&self) -> bool {
+        false
+    }
+    fn start(&mut self, env: &TargetEnv<'_>) -> Result<(), Error> {
+        use xptp_datapath::fastpath::{self as fp, FastPathConfig, PortConfig, TcMode};
+        use xptp_datapath::worker::IdlePolicy;
+        let mut cfg = FastPathConfig {
+            clock_identity: ClockIdentity::from_mac(env.mac),
+            domain_number: env.domain,
+            tai_to_ptp_ns: fp::run::realtime_minus_tai_ns(),
+            tc_mode: match env.role {
+                Role::E2eTc => TcMode::E2e,
+                Role::P2pTc => TcMode::P2p,
+                _ => TcMode::Off,
+            },
+            ..FastPathConfig::default()
+        };
+        for (i, (slot, mac)) in cfg.ports.iter_mut().zip(&env.macs).enumerate() {
+            let ipv4 = (i == 0 && !env.ipv4.is_unspecified()).then_some(env.ipv4);
+            *slot = PortConfig {
+                master: env.role == Role::E2eMaster || env.role == Role::P2pMaster,
+                p2p: matches!(env.role, Role::P2pMaster | Role::P2pTc),
+                tc: matches!(env.role, Role::E2eTc | Role::P2pTc),
+                ipv4,
+                ..PortConfig::new(i as u16 + 1, *mac)
+            };
+        }
+        let ifaces: Vec<&str> = env.ifnames.iter().map(String::as_str).collect();
+        let mut opts = fp::RunOptions::new(&ifaces, cfg);
+        opts.core = env.core;
+        opts.idle = IdlePolicy::BusyPoll;
+        if env.role == Role::P2pTc {
+            opts.log_min_pdelay_req_interval = Some(-2);
+        }
+        let ns = env.ns.name().to_string();
+        let running = loadgen::in_netns(Some(&ns), || {
+            fp::run::start(opts)
+                .map_err(|e| Error::Setup(format!("starting xptp's fast path: {e}")))
+        })?;
+        self.running = Some(running);
+        Ok(())
+    }
+    fn wait_ready(&mut self, _timeout: Duration) -> Result<(), Error> {
+        Ok(())
+    }
+    fn healthy(&mut self) -> bool {
+        self.running.is_some()
+    }
+    fn stop(&mut self) -> Result<TargetEvents, Error> {
+        let mut ev = TargetEvents::default();
+        if let Some(r) = self.running.take() {
+            ev.notes.push(format!("worker {:?}", r.worker_counters()));
+            r.stop();
+        }
+        Ok(ev)
+    }
+    fn describe(&self) -> String {
+        "xptp fast path: XDP steering + AF_XDP (copy mode), busy-polling pinned worker".into()
+    }
 }

@@ -37,7 +37,9 @@ fn quick_run_completes_and_every_target_answers() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("## Delay_Req capacity"), "{md}");
-    assert!(v["machine"]["kernel"].as_str().is_some_and(|k| !k.is_empty()));
+    assert!(v["machine"]["kernel"]
+        .as_str()
+        .is_some_and(|k| !k.is_empty()));
     for target in ["ptp4l", "kernel"] {
         let cap = v["capacity"]
             .as_array()
@@ -58,7 +60,13 @@ fn quick_run_completes_and_every_target_answers() {
             .iter()
             .find(|c| c["target"] == target)
             .unwrap_or_else(|| panic!("no latency result for {target}"));
-        assert!(lat["delay"]["acc"]["answered"].as_u64().unwrap() > 0, "{lat}");
-        assert!(lat["pdelay"]["acc"]["answered"].as_u64().unwrap() > 0, "{lat}");
+        assert!(
+            lat["delay"]["acc"]["answered"].as_u64().unwrap() > 0,
+            "{lat}"
+        );
+        assert!(
+            lat["pdelay"]["acc"]["answered"].as_u64().unwrap() > 0,
+            "{lat}"
+        );
     }
 }
