@@ -365,19 +365,26 @@ pub fn run(cfg: &LoadConfig) -> Result<LoadReport, Error> {
 
 fn open_rx(ifname: &str) -> Result<(xptp_ebpf::XdpSteering, XskSocket), Error> {
     let steering = xptp_ebpf::XdpSteering::attach(ifname, xptp_ebpf::AttachMode::Native, false)?;
-    let sock = XskSocket::open(
-        0,
-        ifname,
-        0,
-        &XskConfig {
-            frame_count: 8192,
-            ring_size: 4096,
-            batch: 64,
-            zero_copy: ZeroCopyPolicy::Try,
-            want_hw_tx_timestamps: false,
-            ..XskConfig::default()
-        },
-    )?;
+    let cfg = XskConfig {
+        frame_count: 8192,
+        ring_size: 4096,
+        batch: 64,
+        zero_copy: ZeroCopyPolicy::Never,
+        want_hw_tx_timestamps: false,
+        ..XskConfig::default()
+    };
+    // The kernel releases the previous run's socket from the queue in deferred work: a bind
+    // right after it can see EBUSY for a moment on a busy machine. Retry for up to 3 s.
+    let t0 = Instant::now();
+    let sock = loop {
+        match XskSocket::open(0, ifname, 0, &cfg) {
+            Ok(s) => break s,
+            Err(e) if t0.elapsed() < Duration::from_secs(3) && e.to_string().contains("busy") => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     steering.register_xsk(0, sock.as_fd())?;
     Ok((steering, sock))
 }
