@@ -1,7 +1,7 @@
 //! The XDP program that steers PTP frames into AF_XDP sockets (`src/xptp.bpf.c`), the ABI
 //! headers it shares with Rust (`abi`), the typed loader that attaches it (`loader`) and the
 //! startup checks that turn missing privileges or kernel features into actionable errors
-//! (`preflight`).
+//! (`preflight`). [`generic`] loads and attaches any other XDP object the same way (bpf_link).
 //!
 //! Typical use by the AF_XDP datapath:
 //! ```no_run
@@ -18,6 +18,7 @@
 //! ```
 
 pub mod abi;
+pub mod generic;
 pub mod loader;
 pub mod preflight;
 mod sys;

@@ -77,7 +77,7 @@ pub enum AttachMode {
 }
 
 impl AttachMode {
-    fn flags(self) -> u32 {
+    pub(crate) fn flags(self) -> u32 {
         match self {
             AttachMode::Auto => 0,
             AttachMode::Native => libbpf_sys::XDP_FLAGS_DRV_MODE,
@@ -97,6 +97,17 @@ pub enum ActiveMode {
     Hardware,
     /// The kernel reported something else (value of `XDP_ATTACHED_*`).
     Other(u8),
+}
+
+impl ActiveMode {
+    pub(crate) fn from_attach_mode(m: u8) -> Self {
+        match u32::from(m) {
+            libbpf_sys::XDP_ATTACHED_DRV => ActiveMode::Native,
+            libbpf_sys::XDP_ATTACHED_SKB => ActiveMode::Skb,
+            libbpf_sys::XDP_ATTACHED_HW => ActiveMode::Hardware,
+            m => ActiveMode::Other(m as u8),
+        }
+    }
 }
 
 /// What [`XdpSteering::attach`] ended up doing, and why.
@@ -145,6 +156,21 @@ pub enum LoadError {
     Rejected {
         /// Build that was being loaded.
         build: Build,
+        /// Step that failed.
+        stage: String,
+        /// libbpf and verifier messages.
+        log: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The verifier (or libbpf) rejected an object loaded through [`crate::generic`].
+    #[error(
+        "loading XDP object {object:?} failed while {stage}: {source}; kernel/libbpf log:\n{log}"
+    )]
+    ObjectRejected {
+        /// Object name.
+        object: String,
         /// Step that failed.
         stage: String,
         /// libbpf and verifier messages.

@@ -408,3 +408,45 @@ pub(crate) fn if_index(ifname: &str) -> Option<u32> {
     let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
     (idx != 0).then_some(idx)
 }
+
+/// Key and value sizes of a map (`BPF_OBJ_GET_INFO_BY_FD`).
+pub(crate) fn map_sizes(map: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
+    // SAFETY: bpf_map_info is plain data; all-zero is a valid value.
+    let mut info: bpf::bpf_map_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<bpf::bpf_map_info>() as u32;
+    // SAFETY: `info` is writable for `len` bytes, which is what we pass.
+    let ret = unsafe { bpf::bpf_map_get_info_by_fd(map.as_raw_fd(), &mut info, &mut len) };
+    if ret != 0 {
+        return Err(err_from_ret(ret));
+    }
+    Ok((info.key_size, info.value_size))
+}
+
+/// `BPF_MAP_UPDATE_ELEM` with byte slices whose lengths the caller has checked against
+/// [`map_sizes`].
+pub(crate) fn map_update_bytes(map: BorrowedFd<'_>, key: &[u8], value: &[u8]) -> io::Result<()> {
+    let (ks, vs) = map_sizes(map)?;
+    if key.len() != ks as usize || value.len() != vs as usize {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "map has {ks}-byte keys and {vs}-byte values, got {} and {}",
+                key.len(),
+                value.len()
+            ),
+        ));
+    }
+    // SAFETY: key and value are valid for the map's key and value sizes (checked above).
+    let ret = unsafe {
+        bpf::bpf_map_update_elem(
+            map.as_raw_fd(),
+            key.as_ptr().cast(),
+            value.as_ptr().cast(),
+            u64::from(bpf::BPF_ANY),
+        )
+    };
+    if ret != 0 {
+        return Err(err_from_ret(ret));
+    }
+    Ok(())
+}
