@@ -169,12 +169,14 @@ fn sa(alg: IcvAlgorithm, mutable: bool) -> SecurityAssociation {
 }
 
 fn sync_bytes() -> Vec<u8> {
-    let mut h = HeaderRepr::default();
-    h.source_port_identity = PortIdentity {
-        clock_identity: ClockIdentity([1, 2, 3, 4, 5, 6, 7, 8]),
-        port_number: 1,
+    let h = HeaderRepr {
+        source_port_identity: PortIdentity {
+            clock_identity: ClockIdentity([1, 2, 3, 4, 5, 6, 7, 8]),
+            port_number: 1,
+        },
+        sequence_id: 77,
+        ..HeaderRepr::default()
     };
-    h.sequence_id = 77;
     let m = MessageRepr::new(
         h,
         Body::Sync {
