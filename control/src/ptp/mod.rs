@@ -11,7 +11,17 @@
 //! handle_fault(now, port)                          the shell saw the port fail (link, socket)
 //! poll_timeout() -> Option<Instant>                the next deadline
 //! poll_action() -> Option<Action>                  drain after every handle_* call
+//! handle_message_from(.., Some(source_address))    the same, naming the frame's sender
+//! poll_alarm() -> Option<Alarm>                    rogue master, grandmaster change, time jump
+//! rogue_masters() -> &[RogueMaster]                who was blocked where (status, metrics)
 //! ```
+//!
+//! Security (see [`crate::security`]): a port with an `spp` signs everything it sends and
+//! drops, counting each under its [`RejectReason`](crate::port::counters::RejectReason),
+//! received messages that lack a valid AUTHENTICATION TLV (`auth_missing`, `auth_bad_icv`,
+//! `auth_unknown_key`) or replay an old sequenceId (`auth_replay`); a `grandmaster_block`
+//! port drops Announce/Sync/Follow_Up (`grandmaster_blocked`) and records the sender; an
+//! acceptable master table leaves other senders unqualified (`not_acceptable_master`).
 //!
 //! - `now` is a monotonic [`Instant`] that only drives timers. The first call (of any
 //!   `handle_*`) initialises the ports; until then `poll_timeout` returns `Instant::ZERO`.
