@@ -220,6 +220,9 @@ pub struct PortConfig {
     pub egress_latency_ns: i32,
     /// `ingressLatency` (default 0 ns): subtracted from receive timestamps (PHY latency).
     pub ingress_latency_ns: i32,
+    /// Authentication (`spp`, `active_key_id`, `allow_unauth`) and rogue-master protection
+    /// (`grandmaster_block`, `acceptable_master_table`).
+    pub security: crate::security::PortSecurity,
 }
 
 impl Default for PortConfig {
@@ -246,6 +249,7 @@ impl Default for PortConfig {
             udp6_scope: 0x0E,
             egress_latency_ns: 0,
             ingress_latency_ns: 0,
+            security: crate::security::PortSecurity::default(),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! The protocol core ([`datasets`], [`bmca`], [`port`], [`instance`], [`profile`]) never reads a
 //! clock or a socket: time and timestamps are inputs, actions are outputs. [`servo`] turns
 //! measurements into clock adjustments; [`clock`] applies them to a PHC, the system clock or a
-//! virtual clock. [`config`] reads ptp4l.conf-style configuration into the typed
-//! configurations of all of these.
+//! virtual clock. [`security`] holds authentication and rogue-master protection. [`config`]
+//! reads ptp4l.conf-style configuration into the typed configurations of all of these.
 
 pub mod bmca;
 pub mod clock;
@@ -19,6 +19,7 @@ pub mod mgmt;
 pub mod port;
 pub mod profile;
 pub mod ptp;
+pub mod security;
 pub mod servo;
 pub mod time;
 pub mod utc;

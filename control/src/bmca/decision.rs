@@ -101,7 +101,8 @@ fn better(a: &ComparisonDataset, b: Option<&ComparisonDataset>, alg: DatasetComp
 ///
 /// - Ports in INITIALIZING, FAULTY or DISABLED take no part; a LISTENING port with no Erbest
 ///   stays LISTENING (no decision).
-/// - Ebest is the best Erbest over the ports that are not masterOnly.
+/// - Ebest is the best Erbest over the ports that are not masterOnly; a masterOnly port is
+///   recommended MASTER (M1/M3) where it would otherwise be PASSIVE (P1/P2).
 /// - D0 with clockClass ≤ 127: M1 where D0 beats the port's Erbest, otherwise P1.
 /// - Otherwise: M2 where D0 beats Ebest; S1 on the port Ebest came from; P2 where Ebest beats
 ///   the port's Erbest by topology; M3 elsewhere.
@@ -172,6 +173,14 @@ pub fn state_decision(
         } else {
             // No Ebest and D0 may not be grandmaster: nothing to recommend.
             continue;
+        };
+        // portDS.masterOnly (8.2.15.5.4): the port only leads. Its Erbest never becomes Ebest
+        // (so never S1) and it is not parked in PASSIVE either: where another port would go
+        // PASSIVE, it stays MASTER.
+        let code = match (p.master_only, code) {
+            (true, DecisionCode::P1) => DecisionCode::M1,
+            (true, DecisionCode::P2) => DecisionCode::M3,
+            (_, c) => c,
         };
         decisions.push(PortDecision {
             index: i,

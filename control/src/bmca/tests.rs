@@ -422,6 +422,12 @@ fn state_decision_figure_33_table() {
         ("masterOnly port's Erbest is not Ebest", d0(248, 128),
             vec![master_only_port, port(2, S::Listening, Some(gm2))],
             vec![(1, C::M3, R::Master), (2, C::S1, R::Slave)], Some(1)),
+        ("masterOnly port where it would be PASSIVE (P2): MASTER (M3)", d0(248, 128),
+            vec![PortInput { erbest: Some(via(1, pid(5, 1), 1)), ..master_only_port }, port(2, S::Listening, Some(gm1))],
+            vec![(1, C::M3, R::Master), (2, C::S1, R::Slave)], Some(1)),
+        ("masterOnly port of a class-7 GM facing a class-6 GM (P1): MASTER (M1)", d0(7, 128),
+            vec![PortInput { erbest: Some(gm1_class6), ..master_only_port }],
+            vec![(1, C::M1, R::GrandMaster)], None),
     ];
     for (name, d, ports, want, want_ebest) in rows {
         let sd = state_decision(&d, DatasetComparison::Ieee1588, &ports);

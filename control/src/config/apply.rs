@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::clock::ClockSource;
 use crate::datasets::{DatasetComparison, DelayMechanism, FaultResetInterval, PortConfig};
 use crate::profile::Transport;
+use crate::security::{parse_acceptable_masters, AllowUnauth};
 use crate::servo::{DelayFilterKind, ServoKind};
 
 use super::value::{hex_colon, Value};
@@ -97,6 +98,8 @@ pub fn set_global(c: &mut Config, key: &str, v: &Value) -> bool {
         }
         "dscp_event" => c.dscp_event = i as u8,
         "dscp_general" => c.dscp_general = i as u8,
+        "sa_file" => c.sa_file = Some(PathBuf::from(s())).filter(|p| !p.as_os_str().is_empty()),
+        "time_jump_threshold" => c.alarms.time_jump_threshold_ns = i as u64,
         _ => return false,
     }
     true
@@ -165,6 +168,12 @@ pub fn get_global(c: &Config, key: &str) -> Option<String> {
         "manufacturerIdentity" => hex_colon(&c.description.manufacturer_identity),
         "dscp_event" => c.dscp_event.to_string(),
         "dscp_general" => c.dscp_general.to_string(),
+        "sa_file" => c
+            .sa_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        "time_jump_threshold" => c.alarms.time_jump_threshold_ns.to_string(),
         _ => return None,
     })
 }
@@ -215,6 +224,16 @@ pub fn set_port(p: &mut PortConfig, key: &str, v: &Value) -> bool {
         "udp6_scope" => p.udp6_scope = i as u8,
         "egressLatency" => p.egress_latency_ns = i as i32,
         "ingressLatency" => p.ingress_latency_ns = i as i32,
+        "spp" => p.security.spp = u8::try_from(i).ok(),
+        "active_key_id" => p.security.active_key_id = i as u32,
+        "allow_unauth" => p.security.allow_unauth = AllowUnauth::from_level(i),
+        "grandmaster_block" => p.security.grandmaster_block = b,
+        "acceptable_master_table" => {
+            // Validated when the line was read (Builder::setting).
+            if let Value::Str(t) = v {
+                p.security.acceptable_masters = parse_acceptable_masters(t).unwrap_or_default();
+            }
+        }
         _ => return false,
     }
     true
@@ -248,6 +267,17 @@ pub fn get_port(p: &PortConfig, key: &str) -> Option<String> {
         "udp6_scope" => format!("0x{:02X}", p.udp6_scope),
         "egressLatency" => p.egress_latency_ns.to_string(),
         "ingressLatency" => p.ingress_latency_ns.to_string(),
+        "spp" => p.security.spp.map_or(-1, i16::from).to_string(),
+        "active_key_id" => p.security.active_key_id.to_string(),
+        "allow_unauth" => p.security.allow_unauth.level().to_string(),
+        "grandmaster_block" => b(p.security.grandmaster_block),
+        "acceptable_master_table" => p
+            .security
+            .acceptable_masters
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
         _ => return None,
     })
 }

@@ -120,6 +120,9 @@ pub enum Problem {
     /// A command-line flag that is not a ptp4l option.
     #[error("unknown ptp4l option '{0}'")]
     UnknownFlag(String),
+    /// The sa_file cannot be read, or one of its lines is wrong (the text names the line).
+    #[error("{0}")]
+    SaFile(String),
 }
 
 fn remedy(key: &str, default: &str) -> String {

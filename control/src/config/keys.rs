@@ -155,14 +155,13 @@ const fn kx(name: &'static str, scope: Scope, ty: Ty, default: &'static str) -> 
 const TS2PHC: &str = "a ts2phc key (ptp4l ignores it too)";
 const UNICAST: &str = "unicast negotiation (IEEE 1588-2019 16.1) is not implemented";
 const AS802_1: &str = "an IEEE 802.1AS (gPTP) feature, which xptp does not implement";
-const AUTH: &str = "PTP authentication (IEEE 1588-2019 16.14, Annex P) is not implemented";
 const INTERVAL_REQ: &str =
     "used only with msg_interval_request (interval negotiation), which xptp does not implement";
 
 /// Every key, in linuxptp's table order (alphabetical), xptp's own at the end.
 pub const KEYS: &[KeyDef] = &[
-    k4("active_key_id", P, int(0, u32::MAX as i64), "0", Uns(AUTH)),
-    k4("allow_unauth", P, int(0, 2), "0", Uns(AUTH)),
+    k4("active_key_id", P, int(0, u32::MAX as i64), "0", I),
+    k4("allow_unauth", P, int(0, 2), "0", I),
     k("announceReceiptTimeout", P, int(2, 255), "3", I),
     k("asCapable", P, Ty::Enum(&["true", "auto"]), "auto", Uns(AS802_1)),
     k("assume_two_step", G, BOOL, "0", Uns(AS802_1)),
@@ -238,14 +237,14 @@ pub const KEYS: &[KeyDef] = &[
     k("ptp_dst_mac", P, Ty::Mac, "01:1B:19:00:00:00", I),
     k("p2p_dst_mac", P, Ty::Mac, "01:80:C2:00:00:0E", I),
     k("revisionData", G, Ty::Str, ";;", I),
-    k4("sa_file", G, Ty::Str, "", Uns(AUTH)),
+    k4("sa_file", G, Ty::Str, "", I),
     k("sanity_freq_limit", G, int(0, I32_MAX), "200000000", I),
     k("servo_num_offset_values", G, int(0, I32_MAX), "10", Ign(INTERVAL_REQ)),
     k("servo_offset_threshold", G, int(0, I32_MAX), "0", Ign(INTERVAL_REQ)),
     k("slave_event_monitor", G, Ty::Str, "", Uns("the slave event monitor socket is not implemented")),
     k("slaveOnly", G, BOOL, "0", I),
     k("socket_priority", G, int(0, 15), "0", Ign("PTP frames leave through AF_XDP, which bypasses the qdisc layer the socket priority selects")),
-    k4("spp", P, int(-1, 255), "-1", Uns(AUTH)),
+    k4("spp", P, int(-1, 255), "-1", I),
     k("step_threshold", G, NON_NEG, "0.0", I),
     k("summary_interval", G, I32, "0", I),
     k("syncReceiptTimeout", P, U8, "0", I),
@@ -284,6 +283,10 @@ pub const KEYS: &[KeyDef] = &[
     kx("kalman_phase_wander", G, NON_NEG, "1.0"),
     kx("kalman_outlier_gate", G, NON_NEG, "5.0"),
     kx("kalman_time_constant", G, NON_NEG, "4.0"),
+    // Rogue-master protection and alarms (crate::security).
+    kx("grandmaster_block", P, BOOL, "0"),
+    kx("acceptable_master_table", P, Ty::Str, ""),
+    kx("time_jump_threshold", G, int(0, I32_MAX), "100000"),
 ];
 
 /// Values that linuxptp accepts for a key but xptp does not implement: (key, value, reason).

@@ -33,6 +33,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use error::{ConfigError, ConfigWarning, Diagnostic, Origin, Problem};
 pub use flags::{flag_overrides, parse_ptp4l_args, Ptp4lArgs};
@@ -40,6 +41,8 @@ pub use flags::{flag_overrides, parse_ptp4l_args, Ptp4lArgs};
 use crate::clock::ClockSource;
 use crate::datasets::{ClockConfig, DelayMechanism, PortConfig};
 use crate::profile::Profile;
+use crate::security::sa_file::SaFileError;
+use crate::security::{parse_acceptable_masters, AlarmConfig, SecurityAssociations};
 use crate::servo::{ServoConfig, TimeStamping};
 
 use keys::{KeyDef, Scope, Status};
@@ -211,6 +214,14 @@ pub struct Config {
     pub log: LogConfig,
     /// Description keys.
     pub description: ClockDescription,
+    /// `sa_file` (linuxptp 4.x): the security association file ports with an `spp` use.
+    pub sa_file: Option<PathBuf>,
+    /// The parsed `sa_file` (loaded by [`Config::load`]; give it to
+    /// `InstanceConfig::security`).
+    pub security: Option<Arc<SecurityAssociations>>,
+    /// `time_jump_threshold` (xptp) and other alarm settings (give to
+    /// `InstanceConfig::alarms`).
+    pub alarms: AlarmConfig,
     /// Port keys from `[global]` (and the profile): what a port without its own section gets.
     pub port_defaults: PortConfig,
     /// The ports, in ptp4l's order (command-line interfaces, then file sections).
@@ -240,6 +251,9 @@ impl Default for Config {
             uds_ro_address: PathBuf::from("/var/run/ptp4lro"),
             log: LogConfig::default(),
             description: ClockDescription::default(),
+            sa_file: None,
+            security: None,
+            alarms: AlarmConfig::default(),
             port_defaults: PortConfig::default(),
             ports: Vec::new(),
             warnings: Vec::new(),
@@ -386,6 +400,15 @@ impl Builder {
             });
         }
         let value = value::parse(def, raw)?;
+        if def.name == "acceptable_master_table" {
+            if let Err(e) = parse_acceptable_masters(raw) {
+                return Err(Problem::BadFormat {
+                    key: def.name,
+                    value: e.0,
+                    expected: "an acceptable master CLOCKID[-PORT][:ALTPRIO1], e.g. 001122.fffe.334455-1:64",
+                });
+            }
+        }
         let is_default = value::parse(def, def.default).is_ok_and(|d| d == value);
         match def.status {
             Status::Unsupported(reason) if !is_default => {
@@ -446,9 +469,7 @@ impl Builder {
                 }
             };
             match self.setting(&e.key, &e.value, origin, section) {
-                Ok(s) => {
-                    target.insert(s.def.name, s);
-                }
+                Ok(s) => insert_setting(target, s),
                 Err(problem) => errs.push(Diagnostic { origin, problem }),
             }
         }
@@ -516,6 +537,7 @@ impl Builder {
         }
         c.warnings = self.warnings;
         c.harmonize(errs);
+        c.load_security(errs);
         if let Some(p) = profile {
             c.check_profile(p, errs);
         }
@@ -525,6 +547,21 @@ impl Builder {
             Err(invalid(errs))
         }
     }
+}
+
+/// Records a setting; `acceptable_master_table` lines of one section add up (one entry or a
+/// list per line), every other key's later line wins.
+fn insert_setting(target: &mut Settings, s: Setting) {
+    if s.def.name == "acceptable_master_table" {
+        if let (Some(old), Value::Str(new)) = (target.get_mut(s.def.name), &s.value) {
+            if let Value::Str(prev) = &mut old.value {
+                prev.push(' ');
+                prev.push_str(new);
+                return;
+            }
+        }
+    }
+    target.insert(s.def.name, s);
 }
 
 /// The collected problems in file order, command-line ones last.
@@ -656,6 +693,80 @@ impl Config {
                     expected,
                 },
             );
+        }
+    }
+
+    /// Loads the sa_file and checks every port's `spp`/`active_key_id` against it
+    /// (IEEE 1588-2019 16.14; linuxptp 4.x keys).
+    fn load_security(&mut self, errs: &mut Vec<Diagnostic>) {
+        if let Some(path) = self.sa_file.clone() {
+            let origin = self.origin(None, "sa_file");
+            match SecurityAssociations::load(&path) {
+                Ok(db) => self.security = Some(Arc::new(db)),
+                Err(SaFileError::Invalid(lines)) => {
+                    for d in lines {
+                        errs.push(Diagnostic {
+                            origin,
+                            problem: Problem::SaFile(format!(
+                                "sa_file {} line {}: {}",
+                                path.display(),
+                                d.line,
+                                d.problem
+                            )),
+                        });
+                    }
+                    return;
+                }
+                Err(e) => {
+                    errs.push(Diagnostic {
+                        origin,
+                        problem: Problem::SaFile(e.to_string()),
+                    });
+                    return;
+                }
+            }
+        }
+        let defaults = self.ports.is_empty().then_some((None, &self.port_defaults));
+        let ports: Vec<(Option<String>, crate::security::PortSecurity)> = defaults
+            .into_iter()
+            .map(|(n, p)| (n, p.security.clone()))
+            .chain(
+                self.ports
+                    .iter()
+                    .map(|(n, p)| (Some(n.clone()), p.security.clone())),
+            )
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for (name, sec) in ports {
+            let Some(spp) = sec.spp else { continue };
+            let port = name.as_deref();
+            let file = self
+                .sa_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let problem = if self.sa_file.is_none() {
+                Some(("spp", format!("spp {spp} needs an sa_file: set sa_file in [global] to the security association file")))
+            } else if let Some(sa) = self.security.as_ref().map(|db| db.get(spp)) {
+                match sa {
+                    None => Some(("spp", format!("spp {spp} is not defined in sa_file {file}: add a [security_association] with 'spp {spp}' or fix the spp"))),
+                    Some(_) if sec.active_key_id == 0 => Some(("active_key_id", format!("spp {spp} needs active_key_id: the keyID of sa_file {file} that outgoing messages are signed with"))),
+                    Some(sa) if sa.key(sec.active_key_id).is_none() => Some(("active_key_id", format!("active_key_id {} is not a key of spp {spp} in sa_file {file}", sec.active_key_id))),
+                    Some(_) if self.time_stamping.is_one_step() => Some(("spp", format!("spp {spp} (authentication) cannot be combined with time_stamping {}: the NIC rewrites one-step Syncs after they were signed; use time_stamping hardware (two-step)", self.time_stamping.as_linuxptp()))),
+                    Some(_) => None,
+                }
+            } else {
+                None
+            };
+            if let Some((key, text)) = problem {
+                let origin = self.origin(port, key);
+                if seen.insert((origin, text.clone())) {
+                    errs.push(Diagnostic {
+                        origin,
+                        problem: Problem::Inconsistent(text),
+                    });
+                }
+            }
         }
     }
 

@@ -97,6 +97,9 @@ fn implemented_keys_round_trip() {
                     })
                     .unwrap(),
             ),
+            Ty::Str if d.name == "acceptable_master_table" => {
+                Value::Str("001122.fffe.334455-1:64 001122.fffe.334466".into())
+            }
             Ty::Str => Value::Str("a;b;c".into()),
             Ty::Mac => Value::Mac([1, 2, 3, 4, 5, 6]),
             Ty::Oui => Value::Oui([7, 8, 9]),
@@ -247,9 +250,92 @@ fn clock_wide_keys_may_repeat_the_global_value_per_port() {
 
 #[test]
 fn unsupported_string_keys_say_remove() {
-    let e = Config::load_str(None, "[global]\nsa_file /etc/sa.cfg\n", NO).unwrap_err();
+    let e = Config::load_str(None, "[global]\nslave_event_monitor /tmp/mon\n", NO).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "line 2: sa_file /etc/sa.cfg is not supported by xptp yet: PTP authentication (IEEE 1588-2019 16.14, Annex P) is not implemented; remove the line"
+        "line 2: slave_event_monitor /tmp/mon is not supported by xptp yet: the slave event monitor socket is not implemented; remove the line"
+    );
+}
+
+fn sa_file(text: &str) -> tempfile::NamedTempFile {
+    use std::io::Write as _;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+const SA: &str =
+    "[security_association]\nspp 1\n7 SHA256-128 HEX:00112233445566778899aabbccddeeff\n";
+
+#[test]
+fn authentication_keys_load_the_sa_file() {
+    let f = sa_file(SA);
+    let text = format!(
+        "[global]\nsa_file {}\nspp 1\nactive_key_id 7\n[eth0]\nallow_unauth 1\n[eth1]\nspp -1\n",
+        f.path().display()
+    );
+    let c = Config::load_str(None, &text, NO).unwrap();
+    let db = c.security.as_ref().unwrap();
+    assert_eq!(db.get(1).unwrap().key(7).unwrap().secret().len(), 16);
+    let e0 = &c.port("eth0").unwrap().security;
+    assert_eq!(e0.spp, Some(1));
+    assert_eq!(e0.active_key_id, 7);
+    assert_eq!(e0.allow_unauth, crate::security::AllowUnauth::Event);
+    assert_eq!(c.port("eth1").unwrap().security.spp, None);
+}
+
+#[test]
+fn authentication_errors_name_the_line_and_the_fix() {
+    let f = sa_file(SA);
+    let p = f.path().display().to_string();
+    let err = |text: &str| Config::load_str(None, text, NO).unwrap_err().to_string();
+    assert_eq!(
+        err("[global]\nspp 1\nactive_key_id 7\n"),
+        "line 2: spp 1 needs an sa_file: set sa_file in [global] to the security association file"
+    );
+    assert_eq!(
+        err(&format!("[global]\nsa_file {p}\n[eth0]\nspp 2\nactive_key_id 7\n")),
+        format!("line 4: spp 2 is not defined in sa_file {p}: add a [security_association] with 'spp 2' or fix the spp")
+    );
+    assert_eq!(
+        err(&format!("[global]\nsa_file {p}\n[eth0]\nspp 1\n")),
+        format!("default: spp 1 needs active_key_id: the keyID of sa_file {p} that outgoing messages are signed with")
+    );
+    assert_eq!(
+        err(&format!("[global]\nsa_file {p}\nspp 1\nactive_key_id 8\n")),
+        format!("line 4: active_key_id 8 is not a key of spp 1 in sa_file {p}")
+    );
+    assert_eq!(
+        err(&format!("[global]\nsa_file {p}\ntime_stamping onestep\nspp 1\nactive_key_id 7\n")),
+        "line 4: spp 1 (authentication) cannot be combined with time_stamping onestep: the NIC rewrites one-step Syncs after they were signed; use time_stamping hardware (two-step)"
+    );
+    let bad = sa_file("[security_association]\nspp 1\n7 SHA256-128 HEX:0\nspp 1\n");
+    let b = bad.path().display().to_string();
+    assert_eq!(
+        err(&format!("[global]\nsa_file {b}\n")),
+        format!("line 2: sa_file {b} line 3: HEX: key has an odd number of digits or a character that is not a hex digit\nline 2: sa_file {b} line 4: spp 1 is already defined on line 2; each association needs its own spp")
+    );
+    assert!(err("[global]\nsa_file /nonexistent/xptp.sa\n")
+        .starts_with("line 2: cannot read sa_file /nonexistent/xptp.sa: "));
+}
+
+#[test]
+fn rogue_master_keys() {
+    let c = Config::load_str(
+        None,
+        "[global]\ntime_jump_threshold 5000\n[eth0]\ngrandmaster_block 1\nmasterOnly 1\n[eth1]\nacceptable_master_table 001122.fffe.334455\nacceptable_master_table 001122.fffe.334466-2:10, 001122.fffe.334477\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(c.alarms.time_jump_threshold_ns, 5000);
+    assert!(c.port("eth0").unwrap().security.grandmaster_block);
+    let t = &c.port("eth1").unwrap().security.acceptable_masters;
+    assert_eq!(t.len(), 3, "repeated lines add up");
+    assert_eq!(t[1].to_string(), "001122.fffe.334466-2:10");
+    let e =
+        Config::load_str(None, "[eth0]\nacceptable_master_table 001122.fffe.33\n", NO).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 2: acceptable_master_table '001122.fffe.33' is not an acceptable master CLOCKID[-PORT][:ALTPRIO1], e.g. 001122.fffe.334455-1:64"
     );
 }

@@ -56,11 +56,25 @@ pub enum RejectReason {
     /// Signaling and Management: not handled by the port core (the management module takes
     /// Management messages before they reach it).
     NotHandled,
+    /// Announce, Sync or Follow_Up on a grandmaster-block port: a would-be master where only
+    /// this clock may lead (the sender is recorded as a rogue master).
+    GrandmasterBlocked,
+    /// Announce from a sender missing from the port's acceptable master table (17.6).
+    NotAcceptableMaster,
+    /// No AUTHENTICATION TLV on a port that requires one (16.14, `allow_unauth`).
+    AuthMissing,
+    /// AUTHENTICATION TLV whose ICV does not match (wrong key, altered message) or whose
+    /// layout does not fit the security association.
+    AuthBadIcv,
+    /// AUTHENTICATION TLV naming an SPP or keyID the port has no key for.
+    AuthUnknownKey,
+    /// Correctly signed, but its sequenceId is not newer than the sender's last (a replay).
+    AuthReplay,
 }
 
 impl RejectReason {
     /// Every reason, in counter order.
-    pub const ALL: [RejectReason; 21] = [
+    pub const ALL: [RejectReason; 27] = [
         Self::Malformed,
         Self::WrongVersion,
         Self::WrongDomain,
@@ -82,6 +96,12 @@ impl RejectReason {
         Self::MissingC37238Tlv,
         Self::NegativePathDelay,
         Self::NotHandled,
+        Self::GrandmasterBlocked,
+        Self::NotAcceptableMaster,
+        Self::AuthMissing,
+        Self::AuthBadIcv,
+        Self::AuthUnknownKey,
+        Self::AuthReplay,
     ];
 
     /// A stable snake_case name for metrics labels.
@@ -108,6 +128,12 @@ impl RejectReason {
             Self::MissingC37238Tlv => "missing_c37_238_tlv",
             Self::NegativePathDelay => "negative_path_delay",
             Self::NotHandled => "not_handled",
+            Self::GrandmasterBlocked => "grandmaster_blocked",
+            Self::NotAcceptableMaster => "not_acceptable_master",
+            Self::AuthMissing => "auth_missing",
+            Self::AuthBadIcv => "auth_bad_icv",
+            Self::AuthUnknownKey => "auth_unknown_key",
+            Self::AuthReplay => "auth_replay",
         }
     }
 
@@ -142,6 +168,10 @@ pub struct PortCounters {
     /// E2E delay exchanges not turned into a meanPathDelay sample because the latest Sync
     /// had already given one (each Sync contributes at most one sample).
     pub delay_sync_reused: u64,
+    /// Received messages whose AUTHENTICATION TLV verified (16.14).
+    pub authenticated: u64,
+    /// Received messages without the TLV accepted because of `allow_unauth`.
+    pub unauthenticated_accepted: u64,
 }
 
 impl PortCounters {

@@ -62,6 +62,7 @@ impl PtpInstance {
             let refs: Vec<_> = self.ports.iter().map(|p| &p.bmca).collect();
             self.clock.state_decision(now, &refs)
         };
+        self.watch_grandmaster(now);
         let new_master = report.parent_changed;
         if new_master {
             // The slave port follows someone else now: its measurements are void.

@@ -11,7 +11,17 @@
 //! handle_fault(now, port)                          the shell saw the port fail (link, socket)
 //! poll_timeout() -> Option<Instant>                the next deadline
 //! poll_action() -> Option<Action>                  drain after every handle_* call
+//! handle_message_from(.., Some(source_address))    the same, naming the frame's sender
+//! poll_alarm() -> Option<Alarm>                    rogue master, grandmaster change, time jump
+//! rogue_masters() -> &[RogueMaster]                who was blocked where (status, metrics)
 //! ```
+//!
+//! Security (see [`crate::security`]): a port with an `spp` signs everything it sends and
+//! drops, counting each under its [`RejectReason`](crate::port::counters::RejectReason),
+//! received messages that lack a valid AUTHENTICATION TLV (`auth_missing`, `auth_bad_icv`,
+//! `auth_unknown_key`) or replay an old sequenceId (`auth_replay`); a `grandmaster_block`
+//! port drops Announce/Sync/Follow_Up (`grandmaster_blocked`) and records the sender; an
+//! acceptable master table leaves other senders unqualified (`not_acceptable_master`).
 //!
 //! - `now` is a monotonic [`Instant`] that only drives timers. The first call (of any
 //!   `handle_*`) initialises the ports; until then `poll_timeout` returns `Instant::ZERO`.
@@ -41,6 +51,7 @@
 //! and the state decision, `port` the per-port runtime state.
 
 mod fsm;
+mod guard;
 mod port;
 mod rx;
 mod tx;
@@ -48,6 +59,7 @@ mod tx;
 use core::fmt;
 use core::time::Duration;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rand::Rng;
 use xptp_datapath::wire::{ClockIdentity, TimeInterval};
@@ -62,6 +74,8 @@ use crate::port::state::PortState;
 use crate::port::timers::Deadlines;
 use crate::port::{Action, TxToken, TxTokenSource};
 use crate::profile::{Profile, C37238};
+use crate::security::rogue::RogueTable;
+use crate::security::{Alarm, AlarmConfig, RogueMaster, SecurityAssociations};
 use crate::servo::{self, Servo, ServoConfig, ServoState};
 use crate::time::Instant;
 
@@ -91,6 +105,11 @@ pub struct InstanceConfig {
     pub tx_timestamp_timeout: Duration,
     /// Exchanges spanned by the neighborRateRatio estimate (≥ 2).
     pub rate_ratio_window: usize,
+    /// The security association database (linuxptp `sa_file`); ports with an `spp` sign and
+    /// verify with it (IEEE 1588-2019 16.14).
+    pub security: Option<Arc<SecurityAssociations>>,
+    /// Alarm thresholds.
+    pub alarms: AlarmConfig,
 }
 
 impl InstanceConfig {
@@ -106,6 +125,8 @@ impl InstanceConfig {
             pdelay_one_step: false,
             tx_timestamp_timeout: Duration::from_millis(10),
             rate_ratio_window: 4,
+            security: None,
+            alarms: AlarmConfig::default(),
         }
     }
 
@@ -153,6 +174,12 @@ pub struct InstanceCounters {
     pub unknown_port: u64,
     /// TX timestamps for a token that is no longer (or never was) pending.
     pub unknown_tx_token: u64,
+    /// Alarms raised, by kind.
+    pub alarms_rogue_master: u64,
+    pub alarms_grandmaster_changed: u64,
+    pub alarms_time_jump: u64,
+    /// Alarms dropped because the shell did not drain [`PtpInstance::poll_alarm`].
+    pub alarms_dropped: u64,
 }
 
 /// The PTP Instance. See the module documentation for the calling convention.
@@ -172,6 +199,9 @@ pub struct PtpInstance {
     /// "local time now" for originTimestamps.
     time_ref: Option<(Instant, i128)>,
     initialized: bool,
+    rogues: RogueTable,
+    alarms: VecDeque<Alarm>,
+    guard: guard::GuardState,
 }
 
 impl fmt::Debug for PtpInstance {
@@ -222,6 +252,9 @@ impl PtpInstance {
             counters: InstanceCounters::default(),
             time_ref: None,
             initialized: false,
+            rogues: RogueTable::default(),
+            alarms: VecDeque::new(),
+            guard: guard::GuardState::default(),
         }
     }
 
@@ -347,6 +380,23 @@ impl PtpInstance {
     /// The configuration.
     pub fn config(&self) -> &InstanceConfig {
         &self.cfg
+    }
+
+    /// The next alarm (rogue master, grandmaster change, time jump) for the shell to log and
+    /// export; drain after every `handle_*` call. At most 256 wait; older
+    /// ones are dropped and counted in [`InstanceCounters::alarms_dropped`].
+    pub fn poll_alarm(&mut self) -> Option<Alarm> {
+        self.alarms.pop_front()
+    }
+
+    /// The senders blocked on grandmaster-block ports (bounded, least recently seen evicted).
+    pub fn rogue_masters(&self) -> &[RogueMaster] {
+        self.rogues.entries()
+    }
+
+    /// Rogue-master entries evicted to make room for newer ones.
+    pub fn rogue_masters_evicted(&self) -> u64 {
+        self.rogues.evicted
     }
 
     // ---- helpers shared by the submodules ----------------------------------------------

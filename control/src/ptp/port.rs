@@ -9,6 +9,8 @@ use crate::instance::BmcaPort;
 use crate::port::counters::PortCounters;
 use crate::port::delay::{RateRatioEstimator, Ratio, SyncSample};
 use crate::port::slave::SyncMatcher;
+use crate::security::replay::ReplayGuard;
+use crate::security::SecurityAssociation;
 use crate::servo::DelayFilter;
 use crate::time::Instant;
 
@@ -122,10 +124,18 @@ pub(super) struct PortRuntime {
     pub nrr: Ratio,
     pub extras: Vec<AnnounceExtras>,
     pub last_measurement: Option<Measurement>,
+    /// The security association of the port's `spp`, if it has one and the database holds it.
+    pub sa: Option<SecurityAssociation>,
+    pub replay: ReplayGuard,
 }
 
 impl PortRuntime {
     pub fn new(bmca: BmcaPort, cfg: &InstanceConfig) -> Self {
+        let sa = bmca
+            .config
+            .security
+            .spp
+            .and_then(|spp| cfg.security.as_ref()?.get(spp).cloned());
         PortRuntime {
             bmca,
             counters: PortCounters::default(),
@@ -143,6 +153,8 @@ impl PortRuntime {
             nrr: Ratio::ONE,
             extras: Vec::new(),
             last_measurement: None,
+            sa,
+            replay: ReplayGuard::default(),
         }
     }
 

@@ -19,6 +19,7 @@ use crate::port::slave::{FollowUpRx, SyncRx};
 use crate::port::state::{Event, PortState};
 use crate::port::timers::{announce_receipt_timeout, sync_receipt_timeout, TimerId, TimerKind};
 use crate::port::{Action, ClockAdjustment, OneStep};
+use crate::security::SourceAddress;
 use crate::servo::{ServoAction, ServoState};
 use crate::time::Instant;
 
@@ -29,6 +30,19 @@ impl PtpInstance {
     /// A PTP message (`bytes`: the payload after framing) received on `port` at `now`, with
     /// its ingress timestamp `rx_timestamp` in local-clock ns.
     pub fn handle_message(&mut self, now: Instant, port: u16, bytes: &[u8], rx_timestamp: i128) {
+        self.handle_message_from(now, port, bytes, rx_timestamp, None);
+    }
+
+    /// [`Self::handle_message`] with the frame's source address, which the shell knows from
+    /// the framing: it is recorded when the sender turns out to be a rogue master.
+    pub fn handle_message_from(
+        &mut self,
+        now: Instant,
+        port: u16,
+        bytes: &[u8],
+        rx_timestamp: i128,
+        source: Option<SourceAddress>,
+    ) {
         self.ensure_init(now);
         let Some(idx) = self.index(port) else {
             self.counters.unknown_port += 1;
@@ -65,6 +79,13 @@ impl PtpInstance {
         };
         if let Some(r) = reason {
             p.counters.reject(r);
+            return;
+        }
+        // Who may steer time: a grandmaster-block port reports would-be masters whoever they
+        // claim to be; then authentication (16.14) before anything reads the message.
+        if self.block_rogue(now, idx, &msg, source)
+            || !self.authenticate(now, idx, bytes, &msg.header, msg.message_type())
+        {
             return;
         }
         self.note_time(now, rx_timestamp);
@@ -160,7 +181,19 @@ impl PtpInstance {
             self.reject(idx, RejectReason::MissingC37238Tlv);
             return;
         }
-        let info = announce_info(h, a);
+        let mut info = announce_info(h, a);
+        // IEEE 1588-2019 17.6: only senders in the acceptable master table are qualified;
+        // an entry's alternatePriority1 replaces the announced priority1 (17.6.4).
+        match self.acceptable_master(idx, h.source_port_identity) {
+            Err(()) => {
+                self.reject(idx, RejectReason::NotAcceptableMaster);
+                return;
+            }
+            Ok(Some(e)) if e.alternate_priority1 != 0 => {
+                info.grandmaster_priority1 = e.alternate_priority1;
+            }
+            Ok(_) => {}
+        }
         let max_steps = self.clock.config.max_steps_removed;
         let parent = self.clock.parent_ds.parent_port_identity;
         let random = self.random();
@@ -311,6 +344,12 @@ impl PtpInstance {
         }
         let out = self.servo.sample(offset_ns, local, 1.0);
         self.servo_state = out.state;
+        let step = match out.action {
+            ServoAction::Step { step_ns, .. } => Some(step_ns),
+            _ => None,
+        };
+        let port = self.ports.get(idx).map(|p| p.number()).unwrap_or(0);
+        self.watch_time(now, port, offset_ns, step, out.state);
         match out.action {
             ServoAction::None => {}
             ServoAction::AdjustFrequency(ppb) => self

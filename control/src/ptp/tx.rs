@@ -109,10 +109,23 @@ impl PtpInstance {
         let Some(p) = self.ports.get_mut(idx) else {
             return;
         };
-        let Ok(data) = msg.to_vec() else {
+        let Ok(mut data) = msg.to_vec() else {
             p.counters.tx_build_error += 1;
             return;
         };
+        // IEEE 1588-2019 16.14: a port with an spp signs everything it sends. Without the
+        // association (or the active key) the message is not sent: an unsigned message would
+        // only be dropped by the peers.
+        let sec = &p.bmca.config.security;
+        if sec.spp.is_some() {
+            let signed = p.sa.as_ref().is_some_and(|sa| {
+                crate::security::auth::sign(&mut data, sa, sec.active_key_id).is_ok()
+            });
+            if !signed {
+                p.counters.tx_build_error += 1;
+                return;
+            }
+        }
         p.counters.count_tx(mtype);
         let port = p.number();
         let token = pending.map(|kind| {
