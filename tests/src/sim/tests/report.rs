@@ -85,9 +85,15 @@ fn servo_table_runs_a_builder_and_renders_ratios() {
     println!("{md}");
     assert!(md.contains("**8 ns, one hop**"));
     assert!(md.contains("| pi |") && md.contains("| linreg |") && md.contains("| kalman |"));
-    for line in md.lines().filter(|l| l.starts_with('|') && l.contains(" | ")) {
+    for line in md
+        .lines()
+        .filter(|l| l.starts_with('|') && l.contains(" | "))
+    {
         if line.contains("| pi |") {
-            assert!(!line.contains("(×"), "the baseline row carries no ratio: {line}");
+            assert!(
+                !line.contains("(×"),
+                "the baseline row carries no ratio: {line}"
+            );
         } else if line.contains("| linreg |") || line.contains("| kalman |") {
             assert!(line.contains(" (×"), "the other rows do: {line}");
         }
