@@ -550,6 +550,9 @@ impl Observer {
                     .map(|d| d.config().clock_identity.to_string())
                     .unwrap_or_default();
                 clock.servo_state = "s0".into();
+                clock.priority1 = cfg.clock.priority1;
+                clock.priority2 = cfg.clock.priority2;
+                clock.clock_class = cfg.clock.clock_quality.clock_class;
             }
         }
 
