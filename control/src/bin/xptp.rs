@@ -66,6 +66,20 @@ enum Command {
     /// -l N) on the XDP/AF_XDP datapath until SIGINT/SIGTERM (root or CAP_BPF, CAP_NET_ADMIN,
     /// CAP_NET_RAW).
     Run(Box<xptp_control::daemon::RunArgs>),
+    /// Ask the running daemon for its state: clock, grandmaster, offset, servo, ports,
+    /// counters, datapath mode (a `show ptp`-style table, or JSON).
+    Status {
+        /// The status socket (`<uds_address>.status`), or the management socket
+        /// (`uds_address`) it sits next to. Default: /var/run/ptp4l.status.
+        #[arg(short = 's', long = "socket", value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Print the daemon's JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
     /// Configuration files (ptp4l.conf syntax).
     #[command(subcommand)]
     Config(xptp_control::config::cli::ConfigCommand),
@@ -141,6 +155,39 @@ fn main() -> anyhow::Result<()> {
             if let Err(e) = xptp_control::daemon::run(&args, &stop) {
                 eprintln!("xptp run: {e}");
                 std::process::exit(1);
+            }
+        }
+        Command::Status {
+            socket,
+            json,
+            timeout,
+        } => {
+            use xptp_control::status::socket::{query_raw, resolve_path};
+            let path = resolve_path(socket.as_deref());
+            let timeout = Duration::from_secs_f64(timeout.clamp(0.1, 3600.0));
+            let raw = match query_raw(&path, timeout) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("xptp status: {e}");
+                    std::process::exit(1);
+                }
+            };
+            let mut out = io::stdout().lock();
+            if json {
+                let v: serde_json::Value =
+                    serde_json::from_str(&raw).context("the daemon's answer is not JSON")?;
+                serde_json::to_writer_pretty(&mut out, &v).context("writing to stdout")?;
+                writeln!(out).context("writing to stdout")?;
+            } else {
+                let st: xptp_control::status::Status =
+                    serde_json::from_str(&raw).with_context(|| {
+                        format!(
+                            "{}: unreadable status document (is this xptp the daemon's version?)",
+                            path.display()
+                        )
+                    })?;
+                out.write_all(xptp_control::status::table::render(&st).as_bytes())
+                    .context("writing to stdout")?;
             }
         }
         Command::Config(c) => std::process::exit(xptp_control::config::cli::run(

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use xptp_datapath::fastpath::config::{ConfigUpdate, TcMode};
@@ -18,6 +19,7 @@ use xptp_datapath::worker::FAST_TOKEN;
 use super::clock::DaemonClock;
 use super::management::InstanceView;
 use super::setup::{Mode, Plan};
+use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
 use super::DaemonError;
 use crate::config::Config;
@@ -27,6 +29,8 @@ use crate::port::state::PortState;
 use crate::port::{Action, ClockAdjustment, TxToken};
 use crate::ptp::PtpInstance;
 use crate::servo::ServoState;
+use crate::status::socket::StatusServer;
+use crate::status::StatusHub;
 use crate::time::Instant;
 
 /// Longest sleep of an idle pass.
@@ -76,8 +80,47 @@ pub struct RunReport {
     pub true_error_ns: Option<i64>,
 }
 
+/// Where the daemon shows itself: the status socket and the metrics endpoint.
+#[derive(Clone, Debug)]
+pub struct OpsOptions {
+    /// The status socket (`xptp status -s PATH`).
+    pub status_path: std::path::PathBuf,
+    /// The metrics endpoint, when enabled.
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// The status socket and metrics servers (stopped when dropped).
+#[derive(Debug)]
+struct OpsServers {
+    _status: StatusServer,
+    _metrics: Option<crate::metrics::MetricsServer>,
+}
+
+fn start_ops(ops: &OpsOptions, hub: &Arc<StatusHub>) -> Result<OpsServers, DaemonError> {
+    let status = StatusServer::spawn(&ops.status_path, hub.clone())?;
+    tracing::info!(path = %status.path().display(), "status (xptp status -s PATH) listening");
+    let metrics = match ops.metrics {
+        Some(addr) => {
+            let m = crate::metrics::MetricsServer::spawn(addr, hub.clone())?;
+            if !m.local_addr().ip().is_loopback() {
+                tracing::warn!(
+                    "metrics on {}: reachable from the network, without authentication",
+                    m.local_addr()
+                );
+            }
+            tracing::info!(addr = %m.local_addr(), "metrics (GET http://{}/metrics) listening", m.local_addr());
+            Some(m)
+        }
+        None => None,
+    };
+    Ok(OpsServers {
+        _status: status,
+        _metrics: metrics,
+    })
+}
+
 /// Runs the plan until `stop` is set; tears the datapath down before returning.
-pub fn run(plan: Plan, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
+pub fn run(plan: Plan, stop: &AtomicBool, ops: &OpsOptions) -> Result<RunReport, DaemonError> {
     let Plan {
         cfg,
         clock,
@@ -86,9 +129,25 @@ pub fn run(plan: Plan, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
         mode,
     } = plan;
     tracing::info!(clock = clock.name(), "timestamps: {timestamp_source}");
+    let hub = StatusHub::new();
     match mode {
         Mode::Transparent { running, mode } => {
-            run_transparent(running, mode, &cfg, stop);
+            let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
+            let observer = Observer::new(hub.clone(), &dps, nets.len());
+            let servers = start_ops(ops, &hub)?;
+            run_transparent(
+                running,
+                mode,
+                &TcShow {
+                    cfg: &cfg,
+                    clock: &clock,
+                    nets: &nets,
+                    timestamp_source: &timestamp_source,
+                },
+                observer,
+                stop,
+            );
+            drop(servers);
             Ok(RunReport {
                 timestamp_source,
                 ..RunReport::default()
@@ -100,7 +159,11 @@ pub fn run(plan: Plan, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
             instance,
             uds,
         } => {
-            let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance, uds);
+            let dp_refs: Vec<&Datapath> = dps.iter().collect();
+            let observer = Observer::new(hub.clone(), &dp_refs, nets.len());
+            let servers = start_ops(ops, &hub)?;
+            let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance, uds, observer);
+            c.timestamp_source = timestamp_source.clone();
             tracing::info!(
                 clock_identity = %c.inst.default_ds().clock_identity,
                 ports = c.nets.len(),
@@ -117,17 +180,28 @@ pub fn run(plan: Plan, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
             while !stop.load(Ordering::Acquire) {
                 c.pass();
             }
+            drop(servers);
             Ok(c.shutdown(timestamp_source))
         }
     }
 }
 
+/// What a transparent clock shows (it has no instance).
+struct TcShow<'a> {
+    cfg: &'a Config,
+    clock: &'a DaemonClock,
+    nets: &'a [PortNet],
+    timestamp_source: &'a str,
+}
+
 fn run_transparent(
     mut running: Box<xptp_datapath::fastpath::run::Running>,
     mode: TcMode,
-    cfg: &Config,
+    show: &TcShow<'_>,
+    mut observer: Observer,
     stop: &AtomicBool,
 ) {
+    let cfg = show.cfg;
     tracing::info!(
         "xptp run: {} on {} (fast path forwarding on the worker core)",
         cfg.clock_type.as_linuxptp(),
@@ -139,7 +213,25 @@ fn run_transparent(
     );
     let mut last = std::time::Instant::now();
     while !stop.load(Ordering::Acquire) {
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
+        while observer.drain_events(running.handles()) {}
+        if observer.due() {
+            let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
+            observer.publish(&Sources {
+                cfg,
+                clock: show.clock,
+                nets: show.nets,
+                dps: &dps,
+                inst: None,
+                freq_ppb: 0.0,
+                timestamp_detail: show.timestamp_source,
+                shell: ShellCounters::default(),
+                management: None,
+                tc_link_delay_ns: (0..show.nets.len())
+                    .map(|p| running.mean_link_delay_ns(p as PortId))
+                    .collect(),
+            });
+        }
         if last.elapsed() >= Duration::from_secs(1) {
             last = std::time::Instant::now();
             let c = &running.handles().counters;
@@ -190,9 +282,13 @@ struct Control {
     next_summary: std::time::Instant,
     summary_period: Duration,
     last_logged: Vec<Option<(u16, i128)>>,
+    observer: Observer,
+    timestamp_source: String,
 }
 
 impl Control {
+    // One argument per owned part of the plan; a builder would only rename them.
+    #[allow(clippy::too_many_arguments)]
     fn new(
         cfg: Config,
         clock: DaemonClock,
@@ -201,6 +297,7 @@ impl Control {
         port_dp: Vec<usize>,
         inst: Box<PtpInstance>,
         uds: Box<UdsServer>,
+        observer: Observer,
     ) -> Self {
         let pushed = dps.first().map(|d| d.config().tai_to_ptp_ns).unwrap_or(0);
         let n = nets.len();
@@ -225,6 +322,8 @@ impl Control {
             next_summary: now + summary_period,
             summary_period,
             last_logged: vec![None; n],
+            observer,
+            timestamp_source: String::new(),
         }
     }
 
@@ -238,6 +337,12 @@ impl Control {
         for d in 0..self.dps.len() {
             busy |= self.drain_tx_reports(d);
             busy |= self.drain_rx(d);
+            if let Some(dp) = self.dps.get(d) {
+                busy |= self.observer.drain_events(dp.handles());
+            }
+        }
+        if busy {
+            self.observer.note_measurements(&self.inst);
         }
         let now = self.now();
         if self.inst.poll_timeout().is_some_and(|t| t <= now) {
@@ -252,6 +357,9 @@ impl Control {
             tracing::warn!("clock upkeep: {e}");
         }
         self.refresh_timescale();
+        if self.observer.due() {
+            self.publish_status();
+        }
         if std::time::Instant::now() >= self.next_summary {
             self.next_summary += self.summary_period;
             self.summary();
@@ -267,6 +375,23 @@ impl Control {
                 std::thread::sleep(d);
             }
         }
+    }
+
+    /// Publishes a status snapshot (`xptp status`, metrics).
+    fn publish_status(&self) {
+        let dps: Vec<&Datapath> = self.dps.iter().collect();
+        self.observer.publish(&Sources {
+            cfg: &self.cfg,
+            clock: &self.clock,
+            nets: &self.nets,
+            dps: &dps,
+            inst: Some(&self.inst),
+            freq_ppb: self.freq_ppb,
+            timestamp_detail: &self.timestamp_source,
+            shell: self.shell,
+            management: Some(self.uds.counters()),
+            tc_link_delay_ns: Vec::new(),
+        });
     }
 
     /// Answers pmc over the UNIX sockets; applies SETs before answering what queued behind.

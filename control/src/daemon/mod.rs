@@ -5,7 +5,8 @@
 //!
 //! Modules: [`setup`] (configuration, preflight checks, datapath, instance), [`control`] (the
 //! non-blocking control loop), [`transport`] (framing per `network_transport`), [`clock`]
-//! (timescale conversion and the disciplined clock), [`logging`] (ptp4l's `-m -q -l`).
+//! (timescale conversion and the disciplined clock), [`logging`] (ptp4l's `-m -q -l`),
+//! [`snapshot`] (what `xptp status` and `--metrics` show, published about once a second).
 //! Transparent clocks (`clock_type E2E_TC` / `P2P_TC`) run the fast path's TC mode instead of
 //! the instance.
 //!
@@ -17,6 +18,7 @@ pub mod control;
 pub mod logging;
 pub mod management;
 pub mod setup;
+pub mod snapshot;
 pub mod transport;
 
 use std::net::SocketAddr;
@@ -130,9 +132,15 @@ pub struct RunArgs {
     /// Virtual clock: what its offset and reported true error are relative to.
     #[arg(long, value_enum, default_value = "tai")]
     pub virtual_truth: VirtualTruth,
-    /// Metrics HTTP listen address (accepted; the endpoint is not served yet).
-    #[arg(long, value_name = "ADDR")]
+    /// Serve OpenMetrics/Prometheus text on `GET /metrics` at ADDR (HOST:PORT, or a bare
+    /// PORT on 127.0.0.1; `--metrics` alone: 127.0.0.1:9184). Off by default. No
+    /// authentication: bind beyond loopback deliberately.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "",
+          value_parser = crate::metrics::parse_metrics_addr)]
     pub metrics: Option<SocketAddr>,
+    /// The status socket `xptp status` reads (default: `<uds_address>.status`).
+    #[arg(long, value_name = "PATH")]
+    pub status_socket: Option<PathBuf>,
     /// XDP attach mode.
     #[arg(long, value_enum, default_value = "native")]
     pub xdp_mode: XdpModeArg,
@@ -197,6 +205,12 @@ pub enum DaemonError {
     /// The management sockets could not be bound.
     #[error("management: {0}")]
     Management(#[from] crate::mgmt::uds::UdsError),
+    /// The status socket could not be served.
+    #[error("{0}")]
+    Status(#[from] crate::status::socket::StatusServerError),
+    /// The metrics endpoint could not be served.
+    #[error("{0}")]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// A configuration xptp run does not implement.
     #[error("{0}")]
     Unsupported(String),
@@ -209,13 +223,19 @@ pub fn run(args: &RunArgs, stop: &AtomicBool) -> Result<RunReport, DaemonError> 
     for w in &cfg.warnings {
         tracing::warn!("configuration: {w}");
     }
-    if let Some(m) = args.metrics {
-        tracing::warn!(
-            "--metrics {m}: accepted, but the metrics endpoint is not implemented yet; nothing listens there"
-        );
-    }
+    let status_path = args
+        .status_socket
+        .clone()
+        .unwrap_or_else(|| crate::status::default_status_path(&cfg.uds_address));
     let plan = setup::prepare(args, cfg)?;
-    control::run(plan, stop)
+    control::run(
+        plan,
+        stop,
+        &control::OpsOptions {
+            status_path,
+            metrics: args.metrics,
+        },
+    )
 }
 
 #[cfg(test)]
