@@ -284,6 +284,23 @@ pub const KEYS: &[KeyDef] = &[
     kx("kalman_phase_wander", G, NON_NEG, "1.0"),
     kx("kalman_outlier_gate", G, NON_NEG, "5.0"),
     kx("kalman_time_constant", G, NON_NEG, "4.0"),
+    // Flood protection in the fast path (token buckets, one per port and one per requester
+    // sourcePortIdentity, for each message class). `*_rate_limit` is messages per second
+    // (0 = no limit), `*_burst` the messages accepted back to back. What a bucket refuses is
+    // dropped and counted (rate_limited_port / rate_limited_requester). The defaults are far
+    // above normal use: 128 Delay_Req/s is the fastest profile rate of one slave.
+    kx("delay_req_rate_limit", G, int(0, I32_MAX), "100000"),
+    kx("delay_req_burst", G, int(1, I32_MAX), "10000"),
+    kx("delay_req_per_requester_rate_limit", G, int(0, I32_MAX), "256"),
+    kx("delay_req_per_requester_burst", G, int(1, I32_MAX), "256"),
+    kx("pdelay_req_rate_limit", G, int(0, I32_MAX), "1000"),
+    kx("pdelay_req_burst", G, int(1, I32_MAX), "256"),
+    kx("pdelay_req_per_requester_rate_limit", G, int(0, I32_MAX), "256"),
+    kx("pdelay_req_per_requester_burst", G, int(1, I32_MAX), "64"),
+    kx("management_rate_limit", G, int(0, I32_MAX), "1000"),
+    kx("management_burst", G, int(1, I32_MAX), "256"),
+    kx("management_per_requester_rate_limit", G, int(0, I32_MAX), "100"),
+    kx("management_per_requester_burst", G, int(1, I32_MAX), "100"),
 ];
 
 /// Values that linuxptp accepts for a key but xptp does not implement: (key, value, reason).

@@ -253,3 +253,28 @@ fn unsupported_string_keys_say_remove() {
         "line 2: sa_file /etc/sa.cfg is not supported by xptp yet: PTP authentication (IEEE 1588-2019 16.14, Annex P) is not implemented; remove the line"
     );
 }
+
+#[test]
+fn rate_limit_keys_reach_the_fast_path_limits() {
+    use xptp_datapath::fastpath::{RateLimit, RateLimits};
+    let c = Config::load_str(None, "", NO).unwrap();
+    assert_eq!(
+        c.rate_limits,
+        RateLimits::DEFAULT,
+        "table defaults = datapath defaults"
+    );
+    let c = Config::load_str(
+        None,
+        "[global]\ndelay_req_rate_limit 5000\ndelay_req_burst 50\n\
+         delay_req_per_requester_rate_limit 0\npdelay_req_per_requester_burst 4\n\
+         management_rate_limit 10\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(c.rate_limits.delay_req.port, RateLimit::new(5000, 50));
+    assert!(!c.rate_limits.delay_req.requester.is_limited());
+    assert_eq!(c.rate_limits.pdelay_req.requester.burst, 4);
+    assert_eq!(c.rate_limits.management.port.rate, 10);
+    let err = Config::load_str(None, "[global]\ndelay_req_burst 0\n", NO).unwrap_err();
+    assert!(err.to_string().contains("delay_req_burst"), "{err}");
+}

@@ -75,6 +75,10 @@ pub struct RunOptions {
     pub idle: IdlePolicy,
     /// For P2P ports: send Pdelay_Req at 2^this seconds and feed meanLinkDelay to the worker.
     pub log_min_pdelay_req_interval: Option<i8>,
+    /// Start the built-in minimal control thread (true), or leave the worker's [`Link`] to
+    /// the caller ([`Running::link`]), who then drains what goes up to control and sends TX
+    /// requests itself (tests that put a `PtpInstance` behind the fast path).
+    pub control_thread: bool,
 }
 
 impl RunOptions {
@@ -86,6 +90,7 @@ impl RunOptions {
             core: None,
             idle: IdlePolicy::YieldAfter(64),
             log_min_pdelay_req_interval: None,
+            control_thread: true,
         }
     }
 }
@@ -137,9 +142,24 @@ pub struct Running {
     steering: Vec<xptp_ebpf::XdpSteering>,
     handles: FastPathHandles,
     link_delays: Arc<[crate::worker::Counter; MAX_PORTS]>,
+    link: Arc<Link>,
 }
 
 impl Running {
+    /// The worker's lanes to and from control. With [`RunOptions::control_thread`] set, the
+    /// built-in control thread drains them too.
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
+    /// The XDP program's counters of every interface (steered, passed by reason).
+    pub fn steering_counters(&self) -> Vec<xptp_ebpf::Counters> {
+        self.steering
+            .iter()
+            .filter_map(|s| s.counters().ok())
+            .collect()
+    }
+
     /// The control-side handles (updates, counters, events, requester reports).
     pub fn handles(&self) -> &FastPathHandles {
         &self.handles
@@ -270,23 +290,29 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     .map_err(RunError::Spawn)?;
     let stop = Arc::new(AtomicBool::new(false));
     let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
-    let control = {
+    let control = if opts.control_thread {
         let stop = stop.clone();
         let handles = handles.clone();
         let delays = link_delays.clone();
         let interval = opts.log_min_pdelay_req_interval;
-        std::thread::Builder::new()
-            .name("xptp-fp-control".into())
-            .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays))
-            .map_err(RunError::Spawn)?
+        let link = link.clone();
+        Some(
+            std::thread::Builder::new()
+                .name("xptp-fp-control".into())
+                .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays))
+                .map_err(RunError::Spawn)?,
+        )
+    } else {
+        None
     };
     Ok(Running {
         stop,
-        control: Some(control),
+        control,
         worker: Some(worker),
         steering,
         handles,
         link_delays,
+        link,
     })
 }
 
