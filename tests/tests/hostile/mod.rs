@@ -359,8 +359,10 @@ pub struct Control {
 
 impl Control {
     pub fn new(link: Arc<Link>, ours: ClockIdentity) -> Control {
-        let mut cfg = InstanceConfig::default();
-        cfg.free_running = true;
+        let cfg = InstanceConfig {
+            free_running: true,
+            ..InstanceConfig::default()
+        };
         let inst = PtpInstance::new(
             cfg,
             vec![PtpPortConfig::default()],
