@@ -374,7 +374,13 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         .map(|d| d.name)
         .chain(ALIASES.iter().map(|a| a.0));
     let mut best: Option<(usize, &'static str)> = None;
+    let len = lower.chars().count();
     for n in names {
+        // The distance is at least the length difference: skip the quadratic comparison
+        // (a long garbage line would otherwise cost it against every key).
+        if n.len().abs_diff(len) > 2 {
+            continue;
+        }
         let d = edit_distance(&lower, &n.to_ascii_lowercase());
         if d <= 2 && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, n));
