@@ -451,8 +451,13 @@ impl<D> core::fmt::Debug for Worker<D> {
 const TX_BATCH: usize = 64;
 
 /// Free TX frames per socket that the decision hook's frames never take: kept for control's
-/// TX requests, so that a flood of fast-path replies cannot starve Sync/Announce.
+/// TX requests, so that a flood of fast-path replies cannot starve Sync/Announce. (At most a
+/// quarter of the socket's TX frames, for small UMEMs.)
 pub const CONTROL_TX_RESERVE: usize = TX_BATCH;
+
+fn control_reserve(s: &XskSocket) -> usize {
+    CONTROL_TX_RESERVE.min(s.status().tx_frames as usize / 4)
+}
 
 impl<D: Decide> Worker<D> {
     /// A worker that the caller drives with [`Self::pass`].
@@ -632,7 +637,7 @@ fn drain_outbox<D: Decide>(
         };
         let res = match sockets.iter_mut().find(|s| s.port() == o.port) {
             None => Err(TxDropReason::UnknownPort),
-            Some(s) if s.tx_free_frames() <= CONTROL_TX_RESERVE => Err(TxDropReason::NoFreeFrame),
+            Some(s) if s.tx_free_frames() <= control_reserve(s) => Err(TxDropReason::NoFreeFrame),
             Some(s) => s.enqueue_tx(o.token, o.frame.as_slice()),
         };
         match res {
