@@ -258,7 +258,7 @@ fn flood(limits: RateLimits, tag: &str) {
     println!(
         "[{tag}] Delay_Req flood {FLOOD:?} from {REQUESTERS} requesters: offered {offered} frames \
          ({:.0}/s); XDP steered {}; worker rx {}; answered {} (peer saw {}); shed: port {shed_port}, \
-         requester {shed_req}; requester evictions {}; fast-path TX refused (reserve) {}; \
+         requester {shed_req}; requester evictions {}; fast-path replies refused for TX frames (reserve for control) {}; \
          to control {to_control}; Syncs pushed {} sent {} seen by peer {}; dropped {syncs_dropped:?}; \
          VmRSS {rss_before} -> {rss_after} kB; new requester answered {}/20, first {first_answer} \
          after the flood; drops {:?}",
