@@ -450,6 +450,15 @@ impl<D> core::fmt::Debug for Worker<D> {
 /// TX requests taken from the down lane per pass.
 const TX_BATCH: usize = 64;
 
+/// Free TX frames per socket that the decision hook's frames never take: kept for control's
+/// TX requests, so that a flood of fast-path replies cannot starve Sync/Announce. (At most a
+/// quarter of the socket's TX frames, for small UMEMs.)
+pub const CONTROL_TX_RESERVE: usize = TX_BATCH;
+
+fn control_reserve(s: &XskSocket) -> usize {
+    CONTROL_TX_RESERVE.min(s.status().tx_frames as usize / 4)
+}
+
 impl<D: Decide> Worker<D> {
     /// A worker that the caller drives with [`Self::pass`].
     pub fn new(sockets: Vec<XskSocket>, link: Arc<Link>, decide: D) -> Self {
@@ -506,8 +515,9 @@ impl<D: Decide> Worker<D> {
         }
     }
 
-    /// One pass over every socket: RX batch (fast-path replies enqueued at once), TX requests,
-    /// flush (with the hook's pre-kick patch), completions (fast-path ones back to the hook),
+    /// One pass over every socket: TX requests from control first (they have priority over
+    /// fast-path replies for ring slots and UMEM frames), RX batch (fast-path replies enqueued
+    /// at once), flush (with the hook's pre-kick patch), completions (fast-path ones back to the hook),
     /// and a second flush of what completions produced. Returns the amount of work done
     /// (0 = idle).
     #[inline]
@@ -518,23 +528,9 @@ impl<D: Decide> Worker<D> {
         let link = &*self.link;
         let decide = &mut self.decide;
         let outbox = &mut self.outbox;
-        for i in 0..self.sockets.len() {
-            let Some(s) = self.sockets.get_mut(i) else {
-                break;
-            };
-            let port = s.port();
-            let queue_id = s.status().queue_id;
-            // Read once per batch, after the ring handed the batch over.
-            let mut user_tai_ns = 0;
-            work += s.poll_rx(|f: RxFrame<'_>| {
-                if user_tai_ns == 0 {
-                    user_tai_ns = clock_tai_ns();
-                }
-                handle_rx(c, link, decide, outbox, port, queue_id, user_tai_ns, &f);
-            });
-            drain_outbox(c, &mut self.sockets, decide, outbox);
-        }
-
+        // Control's TX requests (Sync, Announce, Follow_Up, ...) go on the rings first: when a
+        // request flood fills the rings with fast-path replies, those replies are what is
+        // refused (and counted), never the clock's own messages.
         for _ in 0..TX_BATCH {
             let Some(req) = link.tx_down.pop() else { break };
             work += 1;
@@ -566,6 +562,23 @@ impl<D: Decide> Worker<D> {
                 }
                 report(c, link, req.port, req.token, TxOutcome::Dropped(reason));
             }
+        }
+
+        for i in 0..self.sockets.len() {
+            let Some(s) = self.sockets.get_mut(i) else {
+                break;
+            };
+            let port = s.port();
+            let queue_id = s.status().queue_id;
+            // Read once per batch, after the ring handed the batch over.
+            let mut user_tai_ns = 0;
+            work += s.poll_rx(|f: RxFrame<'_>| {
+                if user_tai_ns == 0 {
+                    user_tai_ns = clock_tai_ns();
+                }
+                handle_rx(c, link, decide, outbox, port, queue_id, user_tai_ns, &f);
+            });
+            drain_outbox(c, &mut self.sockets, decide, outbox);
         }
 
         for round in 0..2 {
@@ -624,6 +637,7 @@ fn drain_outbox<D: Decide>(
         };
         let res = match sockets.iter_mut().find(|s| s.port() == o.port) {
             None => Err(TxDropReason::UnknownPort),
+            Some(s) if s.tx_free_frames() <= control_reserve(s) => Err(TxDropReason::NoFreeFrame),
             Some(s) => s.enqueue_tx(o.token, o.frame.as_slice()),
         };
         match res {

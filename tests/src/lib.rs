@@ -16,6 +16,7 @@
 //!   timestamping noise, transparent clocks) that drives the sans-IO core in simulated time.
 
 pub mod fixtures;
+pub mod fuzz_corpus;
 pub mod golden;
 pub mod linuxptp;
 pub mod netns;

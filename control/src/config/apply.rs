@@ -11,6 +11,7 @@ use crate::datasets::{DatasetComparison, DelayMechanism, FaultResetInterval, Por
 use crate::profile::Transport;
 use crate::security::{parse_acceptable_masters, AllowUnauth};
 use crate::servo::{DelayFilterKind, ServoKind};
+use xptp_datapath::fastpath::RateLimits;
 
 use super::value::{hex_colon, Value};
 use super::{ClockType, Config, TimeStampingMode};
@@ -100,9 +101,32 @@ pub fn set_global(c: &mut Config, key: &str, v: &Value) -> bool {
         "dscp_general" => c.dscp_general = i as u8,
         "sa_file" => c.sa_file = Some(PathBuf::from(s())).filter(|p| !p.as_os_str().is_empty()),
         "time_jump_threshold" => c.alarms.time_jump_threshold_ns = i as u64,
-        _ => return false,
+        k => match rate_limit_field(&mut c.rate_limits, k) {
+            Some(f) => *f = u32::try_from(i).unwrap_or(u32::MAX),
+            None => return false,
+        },
     }
     true
+}
+
+/// The [`RateLimits`] field behind an xptp rate-limit key (`delay_req_rate_limit`, ...).
+fn rate_limit_field<'a>(l: &'a mut RateLimits, key: &str) -> Option<&'a mut u32> {
+    let (class, rest) = if let Some(r) = key.strip_prefix("delay_req_") {
+        (&mut l.delay_req, r)
+    } else if let Some(r) = key.strip_prefix("pdelay_req_") {
+        (&mut l.pdelay_req, r)
+    } else if let Some(r) = key.strip_prefix("management_") {
+        (&mut l.management, r)
+    } else {
+        return None;
+    };
+    match rest {
+        "rate_limit" => Some(&mut class.port.rate),
+        "burst" => Some(&mut class.port.burst),
+        "per_requester_rate_limit" => Some(&mut class.requester.rate),
+        "per_requester_burst" => Some(&mut class.requester.burst),
+        _ => None,
+    }
 }
 
 /// Reads a global-scope key back in file spelling.
@@ -174,6 +198,10 @@ pub fn get_global(c: &Config, key: &str) -> Option<String> {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         "time_jump_threshold" => c.alarms.time_jump_threshold_ns.to_string(),
+        k if k.contains("rate_limit") || k.ends_with("_burst") => {
+            let mut l = c.rate_limits;
+            return rate_limit_field(&mut l, k).map(|f| f.to_string());
+        }
         _ => return None,
     })
 }

@@ -287,6 +287,23 @@ pub const KEYS: &[KeyDef] = &[
     kx("grandmaster_block", P, BOOL, "0"),
     kx("acceptable_master_table", P, Ty::Str, ""),
     kx("time_jump_threshold", G, int(0, I32_MAX), "100000"),
+    // Flood protection in the fast path (token buckets, one per port and one per requester
+    // sourcePortIdentity, for each message class). `*_rate_limit` is messages per second
+    // (0 = no limit), `*_burst` the messages accepted back to back. What a bucket refuses is
+    // dropped and counted (rate_limited_port / rate_limited_requester). The defaults are far
+    // above normal use: 128 Delay_Req/s is the fastest profile rate of one slave.
+    kx("delay_req_rate_limit", G, int(0, I32_MAX), "100000"),
+    kx("delay_req_burst", G, int(1, I32_MAX), "10000"),
+    kx("delay_req_per_requester_rate_limit", G, int(0, I32_MAX), "256"),
+    kx("delay_req_per_requester_burst", G, int(1, I32_MAX), "256"),
+    kx("pdelay_req_rate_limit", G, int(0, I32_MAX), "1000"),
+    kx("pdelay_req_burst", G, int(1, I32_MAX), "256"),
+    kx("pdelay_req_per_requester_rate_limit", G, int(0, I32_MAX), "256"),
+    kx("pdelay_req_per_requester_burst", G, int(1, I32_MAX), "64"),
+    kx("management_rate_limit", G, int(0, I32_MAX), "1000"),
+    kx("management_burst", G, int(1, I32_MAX), "256"),
+    kx("management_per_requester_rate_limit", G, int(0, I32_MAX), "100"),
+    kx("management_per_requester_burst", G, int(1, I32_MAX), "100"),
 ];
 
 /// Values that linuxptp accepts for a key but xptp does not implement: (key, value, reason).
@@ -360,7 +377,13 @@ pub fn suggest(name: &str) -> Option<&'static str> {
         .map(|d| d.name)
         .chain(ALIASES.iter().map(|a| a.0));
     let mut best: Option<(usize, &'static str)> = None;
+    let len = lower.chars().count();
     for n in names {
+        // The distance is at least the length difference: skip the quadratic comparison
+        // (a long garbage line would otherwise cost it against every key).
+        if n.len().abs_diff(len) > 2 {
+            continue;
+        }
         let d = edit_distance(&lower, &n.to_ascii_lowercase());
         if d <= 2 && best.is_none_or(|(b, _)| d < b) {
             best = Some((d, n));

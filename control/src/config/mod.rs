@@ -206,6 +206,10 @@ pub struct Config {
     pub dscp_event: u8,
     /// `dscp_general`: DSCP of general messages over UDP.
     pub dscp_general: u8,
+    /// Fast-path flood protection (`delay_req_rate_limit`, `delay_req_burst`,
+    /// `*_per_requester_*`, `pdelay_req_*`, `management_*`), handed to the datapath as
+    /// `FastPathConfig::rate_limits`.
+    pub rate_limits: xptp_datapath::fastpath::RateLimits,
     /// `uds_address`: the management socket (read-write).
     pub uds_address: PathBuf,
     /// `uds_ro_address`: the read-only management socket.
@@ -247,6 +251,7 @@ impl Default for Config {
             tx_timestamp_timeout_ms: 1,
             dscp_event: 0,
             dscp_general: 0,
+            rate_limits: xptp_datapath::fastpath::RateLimits::DEFAULT,
             uds_address: PathBuf::from("/var/run/ptp4l"),
             uds_ro_address: PathBuf::from("/var/run/ptp4lro"),
             log: LogConfig::default(),

@@ -339,3 +339,28 @@ fn rogue_master_keys() {
         "line 2: acceptable_master_table '001122.fffe.33' is not an acceptable master CLOCKID[-PORT][:ALTPRIO1], e.g. 001122.fffe.334455-1:64"
     );
 }
+
+#[test]
+fn rate_limit_keys_reach_the_fast_path_limits() {
+    use xptp_datapath::fastpath::{RateLimit, RateLimits};
+    let c = Config::load_str(None, "", NO).unwrap();
+    assert_eq!(
+        c.rate_limits,
+        RateLimits::DEFAULT,
+        "table defaults = datapath defaults"
+    );
+    let c = Config::load_str(
+        None,
+        "[global]\ndelay_req_rate_limit 5000\ndelay_req_burst 50\n\
+         delay_req_per_requester_rate_limit 0\npdelay_req_per_requester_burst 4\n\
+         management_rate_limit 10\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(c.rate_limits.delay_req.port, RateLimit::new(5000, 50));
+    assert!(!c.rate_limits.delay_req.requester.is_limited());
+    assert_eq!(c.rate_limits.pdelay_req.requester.burst, 4);
+    assert_eq!(c.rate_limits.management.port.rate, 10);
+    let err = Config::load_str(None, "[global]\ndelay_req_burst 0\n", NO).unwrap_err();
+    assert!(err.to_string().contains("delay_req_burst"), "{err}");
+}

@@ -6,6 +6,7 @@
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
+use super::ratelimit::RateLimits;
 use crate::handoff::PortId;
 use crate::wire::{ClockIdentity, PortIdentity, TimeInterval};
 
@@ -115,6 +116,9 @@ pub struct FastPathConfig {
     pub syntonize: bool,
     /// Two-step Sync / E2E Delay_Req match entries older than this are dropped (counted).
     pub match_timeout_ns: u64,
+    /// Flood protection: token buckets per port and per requester for Delay_Req, Pdelay_Req
+    /// and Management (see [`super::ratelimit`]).
+    pub rate_limits: RateLimits,
     /// Per port, indexed by [`PortId`].
     pub ports: [PortConfig; MAX_PORTS],
 }
@@ -131,6 +135,7 @@ impl Default for FastPathConfig {
             rate_ratio_offset: 0,
             syntonize: false,
             match_timeout_ns: 1_000_000_000,
+            rate_limits: RateLimits::DEFAULT,
             ports: [PortConfig::DISABLED; MAX_PORTS],
         }
     }
@@ -176,6 +181,8 @@ pub enum ConfigUpdate {
     },
     /// New timescale offset (e.g. after a leap second or a UTC offset change).
     TaiToPtp(i64),
+    /// New flood-protection limits (bucket contents are kept).
+    RateLimits(RateLimits),
 }
 
 impl FastPathConfig {
@@ -194,6 +201,7 @@ impl FastPathConfig {
                 }
             }
             ConfigUpdate::TaiToPtp(o) => self.tai_to_ptp_ns = o,
+            ConfigUpdate::RateLimits(l) => self.rate_limits = l,
         }
     }
 }

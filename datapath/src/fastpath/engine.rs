@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::config::{ConfigUpdate, FastPathConfig, PdelayMode, TcMode, MAX_PORTS};
 use super::error::FastPathError;
+use super::ratelimit::{LimitedClass, PortBuckets, Shed};
 use super::reply;
 use super::sketch::{RequesterCount, SpaceSaving};
 use super::tc::{
@@ -62,6 +63,12 @@ pub struct FastPathCounters {
     pub events_dropped: Counter,
     /// Configuration updates applied.
     pub config_updates: Counter,
+    /// Requests shed by the rate limiter, by [`LimitedClass::index`] (port and requester
+    /// buckets together; the split is in `drops`).
+    pub shed: [Counter; LimitedClass::COUNT],
+    /// Requester-table evictions (many distinct requester identities: spoofing or a very
+    /// large network).
+    pub requester_evictions: Counter,
 }
 
 impl FastPathCounters {
@@ -69,6 +76,21 @@ impl FastPathCounters {
         if let Some(c) = self.drops.get(e.index()) {
             c.inc();
         }
+    }
+
+    /// `(class, value)` of every non-zero shed counter.
+    pub fn shed_summary(&self) -> Vec<(&'static str, u64)> {
+        LimitedClass::NAMES
+            .iter()
+            .zip(self.shed.iter())
+            .map(|(n, c)| (*n, c.get()))
+            .filter(|(_, v)| *v > 0)
+            .collect()
+    }
+
+    /// The drop counter of `e`.
+    pub fn drops_of(&self, e: FastPathError) -> u64 {
+        self.drops.get(e.index()).map(Counter::get).unwrap_or(0)
     }
 
     /// `(name, value)` of every non-zero drop counter.
@@ -218,6 +240,7 @@ pub struct FastPath {
     requesters: SpaceSaving<TOP_N>,
     rate: RateEstimator,
     last_report_tai_ns: u64,
+    buckets: Box<[PortBuckets]>,
 }
 
 impl core::fmt::Debug for FastPath {
@@ -266,6 +289,7 @@ impl FastPath {
             requesters: SpaceSaving::default(),
             rate: RateEstimator::default(),
             last_report_tai_ns: 0,
+            buckets: vec![PortBuckets::default(); MAX_PORTS].into_boxed_slice(),
         };
         (fp, h)
     }
@@ -320,6 +344,32 @@ impl FastPath {
         } else {
             self.h.counters.count_drop(e);
             Decision::Drop
+        }
+    }
+
+    /// Flood protection: takes a token for a `class` message from `id` on `port`, or counts
+    /// the shed frame (IEEE 1588-2019 leaves request rates to the profile; the limits are
+    /// xptp's, see [`super::ratelimit`]).
+    fn admit(&mut self, port: PortId, class: LimitedClass, id: PortIdentity, now: u64) -> bool {
+        let Some(b) = self.buckets.get_mut(usize::from(port)) else {
+            return true;
+        };
+        let before = b.evictions(class);
+        let r = b.admit(&self.cfg.rate_limits, class, id, now);
+        let c = &self.h.counters;
+        c.requester_evictions.add(b.evictions(class) - before);
+        match r {
+            Ok(()) => true,
+            Err(shed) => {
+                if let Some(s) = c.shed.get(class.index()) {
+                    s.inc();
+                }
+                c.count_drop(match shed {
+                    Shed::Port => FastPathError::RateLimitedPort,
+                    Shed::Requester => FastPathError::RateLimitedRequester,
+                });
+                false
+            }
         }
     }
 
@@ -707,11 +757,19 @@ impl FastPath {
 
 impl Decide for FastPath {
     fn decide(&mut self, frame_bytes: &[u8], info: &RxInfo, out: &mut Outbox) -> Decision {
-        let Ok(f) = frame::parse(frame_bytes) else {
-            return Decision::ToControl;
+        let f = match frame::parse(frame_bytes) {
+            Ok(f) => f,
+            // Not PTP at all (the XDP program steers only PTP; kept for other hooks' frames).
+            Err(e) if e.is_not_ptp() => return Decision::ToControl,
+            // Headers the XDP program let through but that do not hold a PTP message.
+            Err(e) => return self.fail(e.into()),
         };
-        let Ok(msg) = Message::new_checked(f.payload(frame_bytes)) else {
-            return Decision::ToControl;
+        // A message control could not parse either: dropped here, counted by reason
+        // (malformed / unsupported_version / reserved_message_type), instead of taking a slot
+        // on the lane to control.
+        let msg = match Message::new_checked(f.payload(frame_bytes)) {
+            Ok(m) => m,
+            Err(e) => return self.fail(e.into()),
         };
         let Some(pc) = self.cfg.port(info.port).copied() else {
             return Decision::ToControl;
@@ -721,19 +779,40 @@ impl Decide for FastPath {
             sequence_id: msg.sequence_id(),
             domain: msg.domain_number(),
         };
+        let now = info.ts.user_tai_ns;
+        let class = match msg.message_type() {
+            MessageType::DelayReq => Some(LimitedClass::DelayReq),
+            MessageType::PdelayReq => Some(LimitedClass::PdelayReq),
+            MessageType::Management => Some(LimitedClass::Management),
+            _ => None,
+        };
         match msg.message_type() {
             MessageType::DelayReq if pc.master => {
-                return self.answer_delay_req(frame_bytes, info, key, out)
+                if !self.admit(info.port, LimitedClass::DelayReq, key.port_identity, now) {
+                    return Decision::Drop;
+                }
+                return self.answer_delay_req(frame_bytes, info, key, out);
             }
             MessageType::PdelayReq if pc.p2p => {
-                return self.answer_pdelay_req(frame_bytes, info, key, out)
+                if !self.admit(info.port, LimitedClass::PdelayReq, key.port_identity, now) {
+                    return Decision::Drop;
+                }
+                return self.answer_pdelay_req(frame_bytes, info, key, out);
             }
             _ => {}
         }
-        if pc.tc && self.cfg.tc_mode != TcMode::Off {
-            return self.transparent(frame_bytes, &msg, info, out);
+        let d = if pc.tc && self.cfg.tc_mode != TcMode::Off {
+            self.transparent(frame_bytes, &msg, info, out)
+        } else {
+            Decision::ToControl
+        };
+        // What goes up to control is limited before it takes a slot on the lane.
+        match (d, class) {
+            (Decision::ToControl, Some(c)) if !self.admit(info.port, c, key.port_identity, now) => {
+                Decision::Drop
+            }
+            _ => d,
         }
-        Decision::ToControl
     }
 
     fn before_kick(&mut self, _port: PortId, token: TxToken, frame_bytes: &mut [u8], kick: u64) {

@@ -56,11 +56,23 @@ pub enum FastPathError {
     /// The frame came from one of our own ports (loop).
     #[error("frame sent by this clock (loop)")]
     OwnFrame,
+    /// versionPTP is not 2 (IEEE 1588-2019 13.3.2.4): a PTPv1 or future-version message.
+    #[error("unsupported versionPTP {0}")]
+    UnsupportedVersion(u8),
+    /// messageType is reserved (IEEE 1588-2019 13.3.2.2, Table 36).
+    #[error("reserved messageType {0:#x}")]
+    ReservedMessageType(u8),
+    /// The port's token bucket for this message class was empty (flood protection).
+    #[error("rate limited: port bucket empty")]
+    RateLimitedPort,
+    /// The requester's (sourcePortIdentity's) token bucket was empty (flood protection).
+    #[error("rate limited: requester bucket empty")]
+    RateLimitedRequester,
 }
 
 impl FastPathError {
     /// Number of variants (size of the drop counter array).
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 19;
 
     /// The counter index of this reason.
     pub const fn index(self) -> usize {
@@ -80,6 +92,10 @@ impl FastPathError {
             FastPathError::UnmatchedFollowUp => 12,
             FastPathError::NotForwarded => 13,
             FastPathError::OwnFrame => 14,
+            FastPathError::UnsupportedVersion(_) => 15,
+            FastPathError::ReservedMessageType(_) => 16,
+            FastPathError::RateLimitedPort => 17,
+            FastPathError::RateLimitedRequester => 18,
         }
     }
 
@@ -100,6 +116,10 @@ impl FastPathError {
         "unmatched_follow_up",
         "not_forwarded",
         "own_frame",
+        "unsupported_version",
+        "reserved_message_type",
+        "rate_limited_port",
+        "rate_limited_requester",
     ];
 
     /// Errors after which the frame goes up to control rather than being dropped: the fast
@@ -119,6 +139,8 @@ impl From<WireError> for FastPathError {
     fn from(e: WireError) -> Self {
         match e {
             WireError::CorrectionOverflow => FastPathError::CorrectionOverflow,
+            WireError::UnsupportedVersion(v) => FastPathError::UnsupportedVersion(v),
+            WireError::UnknownMessageType(t) => FastPathError::ReservedMessageType(t),
             other => FastPathError::Malformed(other),
         }
     }

@@ -9,7 +9,8 @@
 //!   panic, no logging, a [`FastPathError`] per refusal.
 //! * [`engine::FastPath`] is the stateful [`crate::worker::Decide`] hook that wires them into a
 //!   worker; [`config`] is what control tells it, over a lock-free lane; [`sketch`] keeps the
-//!   per-requester Delay_Req view in fixed memory.
+//!   per-requester Delay_Req view in fixed memory; [`ratelimit`] holds the per-port and
+//!   per-requester token buckets that shed Delay_Req / Pdelay_Req / Management floods.
 //! * [`run`] stands the whole thing up on real interfaces (XDP steering, AF_XDP sockets, a
 //!   worker and a minimal control loop) for the example binary and the integration tests.
 //!
@@ -19,6 +20,7 @@
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod ratelimit;
 pub mod reply;
 pub mod run;
 pub mod sketch;
@@ -32,4 +34,5 @@ pub use engine::{
     EventKind, FastPath, FastPathCounters, FastPathEvent, FastPathHandles, RequesterReport,
 };
 pub use error::FastPathError;
+pub use ratelimit::{ClassLimits, LimitedClass, RateLimit, RateLimits};
 pub use run::{run_master_responder, run_tc, RunOptions, Running};

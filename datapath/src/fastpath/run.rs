@@ -75,6 +75,10 @@ pub struct RunOptions {
     pub idle: IdlePolicy,
     /// For P2P ports: send Pdelay_Req at 2^this seconds and feed meanLinkDelay to the worker.
     pub log_min_pdelay_req_interval: Option<i8>,
+    /// Start the built-in minimal control thread (true), or leave the worker's [`Link`] to
+    /// the caller ([`Running::link`]), who then drains what goes up to control and sends TX
+    /// requests itself (tests that put a `PtpInstance` behind the fast path).
+    pub control_thread: bool,
 }
 
 impl RunOptions {
@@ -86,6 +90,7 @@ impl RunOptions {
             core: None,
             idle: IdlePolicy::YieldAfter(64),
             log_min_pdelay_req_interval: None,
+            control_thread: true,
         }
     }
 }
@@ -361,9 +366,24 @@ pub struct Running {
     dp: Option<Datapath>,
     handles: FastPathHandles,
     link_delays: Arc<[crate::worker::Counter; MAX_PORTS]>,
+    link: Arc<Link>,
 }
 
 impl Running {
+    /// The worker's lanes to and from control. With [`RunOptions::control_thread`] set, the
+    /// built-in control thread drains them too.
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
+    }
+
+    /// The XDP program's counters of every interface (steered, passed by reason).
+    pub fn steering_counters(&self) -> Vec<xptp_ebpf::Counters> {
+        self.dp
+            .as_ref()
+            .map(|d| d.xdp_counters().into_iter().flatten().collect())
+            .unwrap_or_default()
+    }
+
     /// The control-side handles (updates, counters, events, requester reports).
     pub fn handles(&self) -> &FastPathHandles {
         &self.handles
@@ -439,24 +459,30 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     let dp = stand_up(d)?;
     let stop = Arc::new(AtomicBool::new(false));
     let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
-    let control = {
+    let link = dp.link().clone();
+    let control = if opts.control_thread {
         let stop = stop.clone();
-        let link = dp.link().clone();
+        let link = link.clone();
         let handles = dp.handles().clone();
         let cfg = *dp.config();
         let delays = link_delays.clone();
         let interval = opts.log_min_pdelay_req_interval;
-        std::thread::Builder::new()
-            .name("xptp-fp-control".into())
-            .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays))
-            .map_err(RunError::Spawn)?
+        Some(
+            std::thread::Builder::new()
+                .name("xptp-fp-control".into())
+                .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays))
+                .map_err(RunError::Spawn)?,
+        )
+    } else {
+        None
     };
     Ok(Running {
         stop,
-        control: Some(control),
+        control,
         handles: dp.handles().clone(),
         dp: Some(dp),
         link_delays,
+        link,
     })
 }
 

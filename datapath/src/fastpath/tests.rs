@@ -634,3 +634,119 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn malformed_and_foreign_version_frames_are_dropped_by_reason() {
+    let (mut fp, h) = FastPath::new(cfg());
+    let mut out = Outbox::new(4);
+    let good = hex(L2_DELAY_REQ);
+    let mut v1 = good.clone();
+    v1[15] = 0x01;
+    let mut reserved = good.clone();
+    reserved[14] = 0x05;
+    let mut long = good.clone();
+    long[16..18].copy_from_slice(&200u16.to_be_bytes());
+    for (f, e) in [
+        (&v1, FastPathError::UnsupportedVersion(1)),
+        (&reserved, FastPathError::ReservedMessageType(5)),
+    ] {
+        assert_eq!(fp.decide(f, &info(0, T_IN), &mut out), Decision::Drop);
+        assert_eq!(h.counters.drops_of(e), 1, "{e:?}");
+    }
+    assert_eq!(fp.decide(&long, &info(0, T_IN), &mut out), Decision::Drop);
+    assert_eq!(
+        h.counters.drops[0].get(),
+        1,
+        "messageLength beyond the frame: malformed"
+    );
+    // minorVersionPTP 1 (IEEE 1588-2019) is version 2.1: answered.
+    let mut minor1 = good.clone();
+    minor1[15] = 0x12;
+    assert_eq!(
+        fp.decide(&minor1, &info(0, T_IN), &mut out),
+        Decision::Handled
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(h.counters.delay_resp_sent.get(), 1);
+}
+
+#[test]
+fn delay_req_flood_is_shed_per_requester_then_per_port() {
+    use crate::fastpath::{ClassLimits, RateLimit, RateLimits};
+    let mut c = cfg();
+    c.rate_limits = RateLimits {
+        delay_req: ClassLimits {
+            port: RateLimit::new(100, 10),
+            requester: RateLimit::new(10, 3),
+        },
+        ..RateLimits::UNLIMITED
+    };
+    let (mut fp, h) = FastPath::new(c);
+    let mut out = Outbox::new(256);
+    let rx = hex(L2_DELAY_REQ);
+    // One requester: its burst of 3, then shed.
+    let handled = (0..10)
+        .filter(|_| fp.decide(&rx, &info(0, T_IN), &mut out) == Decision::Handled)
+        .count();
+    assert_eq!(handled, 3);
+    assert_eq!(h.counters.drops_of(FastPathError::RateLimitedRequester), 7);
+    // Many requesters: the port's burst of 10 (3 already taken) holds them.
+    let mut handled = 0;
+    for n in 0..20u8 {
+        let mut f = rx.clone();
+        f[14 + 20 + 7] = n.wrapping_add(100);
+        if fp.decide(&f, &info(0, T_IN), &mut out) == Decision::Handled {
+            handled += 1;
+        }
+    }
+    assert_eq!(handled, 7);
+    assert_eq!(h.counters.drops_of(FastPathError::RateLimitedPort), 13);
+    assert_eq!(h.counters.shed[0].get(), 20);
+    assert_eq!(h.counters.delay_resp_sent.get(), 10);
+    // A second later the port bucket has refilled (100/s, burst 10).
+    let later = T_IN + 1_000_000_000;
+    let mut f = rx.clone();
+    f[14 + 20 + 7] = 1;
+    assert_eq!(fp.decide(&f, &info(0, later), &mut out), Decision::Handled);
+}
+
+#[test]
+fn management_to_control_is_limited_before_the_lane() {
+    use crate::fastpath::{ClassLimits, RateLimit, RateLimits};
+    let mut c = cfg();
+    c.rate_limits = RateLimits {
+        management: ClassLimits {
+            port: RateLimit::new(1, 2),
+            requester: RateLimit::UNLIMITED,
+        },
+        ..RateLimits::UNLIMITED
+    };
+    let (mut fp, h) = FastPath::new(c);
+    let mut out = Outbox::new(4);
+    let m = MessageRepr::parse(&hex(
+        "0d 02 0036 00 00 0000 0000000000000000 00000000 0102030405060708 0003 0001 04 7f \
+         ffffffffffffffff ffff 01 01 01 00 \
+         0001 0002 2000",
+    ));
+    let m = m.expect("management GET parses");
+    let f = frame::build(
+        &Transport::l2_multicast(PEER_MAC, MessageType::Management),
+        &m,
+    )
+    .unwrap();
+    let d: Vec<_> = (0..5)
+        .map(|_| fp.decide(&f, &info(0, T_IN), &mut out))
+        .collect();
+    assert_eq!(
+        d,
+        [
+            Decision::ToControl,
+            Decision::ToControl,
+            Decision::Drop,
+            Decision::Drop,
+            Decision::Drop
+        ]
+    );
+    assert_eq!(h.counters.shed[2].get(), 3);
+    assert_eq!(h.counters.drops_of(FastPathError::RateLimitedPort), 3);
+}
