@@ -646,14 +646,15 @@ pub fn run(args: &LabArgs, stop: &AtomicBool, out: &mut dyn Write) -> Result<Lab
         Some(args.plot.clone())
     };
 
-    if args.keep {
-        keep(net, out, args.json)?;
+    let kept = if args.keep {
+        Some(net)
     } else {
         // A clean stop: SIGTERM lets xptp run detach its XDP programs and log its counters.
         net.xslave.stop();
         net.mid.stop();
         drop(net);
-    }
+        None
+    };
     if args.json {
         emit_json(
             out,
@@ -677,6 +678,9 @@ pub fn run(args: &LabArgs, stop: &AtomicBool, out: &mut dyn Write) -> Result<Lab
                 say(out, format!("lab: WARNING: could not remove {still:?}"))?;
             }
         }
+    }
+    if let Some(net) = kept {
+        keep(net, out, args.json)?;
     }
     Ok(LabOutcome { summary, plot })
 }
