@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod datasets;
 pub mod decode;
 pub mod instance;
+pub mod lab;
 pub mod metrics;
 pub mod mgmt;
 pub mod port;

@@ -17,6 +17,9 @@ pub mod cap {
     pub const NET_ADMIN: u32 = 12;
     /// CAP_NET_RAW: create AF_XDP sockets.
     pub const NET_RAW: u32 = 13;
+    /// CAP_IPC_LOCK: lock memory without limit; the kernel does not charge a UMEM to
+    /// RLIMIT_MEMLOCK for a holder (`xdp_umem_account_pages`).
+    pub const IPC_LOCK: u32 = 14;
     /// CAP_SYS_ADMIN: covers CAP_BPF on kernels before 5.8.
     pub const SYS_ADMIN: u32 = 21;
     /// CAP_SYS_RESOURCE: raise RLIMIT_MEMLOCK above the hard limit.
@@ -106,6 +109,14 @@ pub fn missing_caps(cap_eff: u64) -> Vec<String> {
     missing
 }
 
+/// Whether this process has CAP_IPC_LOCK in its effective set.
+pub fn has_ipc_lock() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| parse_cap_eff(&s))
+        .is_some_and(|eff| eff & (1u64 << cap::IPC_LOCK) != 0)
+}
+
 /// Checks this process's effective capabilities.
 pub fn check_caps() -> Result<(), PreflightError> {
     let status = fs::read_to_string("/proc/self/status")
@@ -183,7 +194,9 @@ pub fn check_memlock(umem_bytes: u64) -> Result<(), PreflightError> {
 }
 
 /// Raises this process's RLIMIT_MEMLOCK soft limit so `umem_bytes` can be locked (up to the
-/// hard limit, or beyond with CAP_SYS_RESOURCE); errors with the fix when it cannot.
+/// hard limit, or beyond with CAP_SYS_RESOURCE); errors with the fix when it cannot. A process
+/// with CAP_IPC_LOCK needs no limit at all (root in a container without CAP_SYS_RESOURCE, whose
+/// hard limit is often 8 MiB: three ports' UMEMs already exceed it).
 pub fn ensure_memlock(umem_bytes: u64) -> Result<(), PreflightError> {
     let r = memlock_rlimit().map_err(|e| PreflightError::CapsUnknown(e.to_string()))?;
     let needed = memlock_needed(umem_bytes, page_size());
@@ -201,6 +214,13 @@ pub fn ensure_memlock(umem_bytes: u64) -> Result<(), PreflightError> {
     // SAFETY: `target` is a valid rlimit; setrlimit only affects this process.
     if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &target) } == 0 {
         tracing::info!(needed, "raised RLIMIT_MEMLOCK for the UMEM");
+        return Ok(());
+    }
+    if has_ipc_lock() {
+        tracing::info!(
+            needed,
+            "RLIMIT_MEMLOCK below the UMEM size, but CAP_IPC_LOCK exempts it from the limit"
+        );
         return Ok(());
     }
     Err(PreflightError::MemlockTooLow {

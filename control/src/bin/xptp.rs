@@ -83,6 +83,61 @@ enum Command {
     /// Configuration files (ptp4l.conf syntax).
     #[command(subcommand)]
     Config(xptp_control::config::cli::ConfigCommand),
+    /// A whole PTP network on this machine (root; never touches the machine's clock): a ptp4l
+    /// grandmaster, an xptp transparent or boundary clock on the AF_XDP datapath, an xptp slave
+    /// on a virtual clock and a ptp4l slave, in network namespaces. Prints a live table and a
+    /// summary, writes a plot, removes everything on exit (Ctrl-C included).
+    Lab(Box<xptp_control::lab::demo::LabArgs>),
+}
+
+/// `xptp lab`: exit status 0 when the run completed with the xptp slave locked, 1 on error or
+/// when it did not lock, 130 when interrupted.
+fn lab(args: &xptp_control::lab::demo::LabArgs) -> i32 {
+    use xptp_control::lab::demo;
+    let stdout = io::stdout();
+    let mut out = io::LineWriter::new(stdout.lock());
+    if args.clean {
+        return match demo::clean(&mut out) {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("xptp lab --clean: {e}");
+                1
+            }
+        };
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+            eprintln!("xptp lab: installing the signal handler: {e}");
+            return 1;
+        }
+    }
+    match demo::run(args, &stop, &mut out) {
+        Ok(o) if !o.summary.completed => {
+            eprintln!("xptp lab: interrupted; cleaned up");
+            130
+        }
+        Ok(o) if !o.summary.xptp_locked => {
+            eprintln!(
+                "xptp lab: the xptp slave did not lock within {} s",
+                args.duration
+            );
+            1
+        }
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("xptp lab: {e}");
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                130
+            } else {
+                1
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -190,6 +245,7 @@ fn main() -> anyhow::Result<()> {
                     .context("writing to stdout")?;
             }
         }
+        Command::Lab(args) => std::process::exit(lab(&args)),
         Command::Config(c) => std::process::exit(xptp_control::config::cli::run(
             &c,
             &mut std::io::stdout(),

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::netns::{Netns, Proc};
-use crate::{Error, Result};
+use super::netns::{Netns, Proc};
+use super::{Error, Result};
 
 /// One summary line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,11 +59,16 @@ pub struct XptpRun {
 impl XptpRun {
     /// Starts `xptp run ARGS` inside `ns`.
     pub fn spawn(ns: &Netns, binary: &Path, args: &[&str]) -> Result<XptpRun> {
+        Self::spawn_in(ns, binary, args, &std::env::temp_dir())
+    }
+
+    /// [`XptpRun::spawn`] with its directory (log, sockets) created under `parent`.
+    pub fn spawn_in(ns: &Netns, binary: &Path, args: &[&str], parent: &Path) -> Result<XptpRun> {
         let dir = tempfile::Builder::new()
             .prefix("xptp-run-")
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(|source| Error::Io {
-                path: std::env::temp_dir(),
+                path: parent.to_owned(),
                 source,
             })?;
         let log = dir.path().join("xptp.log");
@@ -129,6 +134,64 @@ impl XptpRun {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Path of the log (stdout and stderr).
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// The exit status, once it has exited.
+    pub fn try_wait(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        self.proc.try_wait()
+    }
+
+    /// Lets it run on and keeps its directory after this value is gone (`xptp lab --keep`).
+    /// Returns (pid, directory).
+    pub fn keep(self) -> (u32, PathBuf) {
+        let XptpRun { proc, dir, .. } = self;
+        (proc.detach(), dir.keep())
+    }
+}
+
+/// A port state change line (`port 1: LISTENING to SLAVE on … port=1 from=LISTENING
+/// to=SLAVE`) → (port, new state).
+pub fn parse_port_state(line: &str) -> Option<(u16, String)> {
+    if !line.contains(" from=") {
+        return None;
+    }
+    let port = u16::try_from(field(line, "port")?).ok()?;
+    let at = line.find(" to=")? + 4;
+    let state: String = line[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!state.is_empty()).then_some((port, state))
+}
+
+/// The frame count of a transparent clock's once-per-second line (`tc E2e: 2206 frames
+/// forwarded forwarded=2206 …`).
+pub fn parse_tc_forwarded(line: &str) -> Option<u64> {
+    if !line.contains(" tc ") {
+        return None;
+    }
+    u64::try_from(field(line, "forwarded")?).ok()
+}
+
+/// The UTC time of day of a log line (`2026-11-21T13:16:33.480455Z  INFO …`), in seconds since
+/// midnight.
+pub fn parse_time_of_day(line: &str) -> Option<f64> {
+    let (_, rest) = line.split_once('T')?;
+    let stamp = rest.split(['Z', ' ']).next()?;
+    let mut it = stamp.split(':');
+    let h: f64 = it.next()?.parse().ok()?;
+    let m: f64 = it.next()?.parse().ok()?;
+    let s: f64 = it.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
 }
 
 #[cfg(test)]
@@ -150,5 +213,23 @@ mod tests {
             })
         );
         assert_eq!(parse_summary("port 1: LISTENING to MASTER"), None);
+        assert_eq!(
+            parse_time_of_day(l),
+            Some(12.0 * 3600.0 + 52.0 * 60.0 + 32.0)
+        );
+    }
+
+    #[test]
+    fn state_tc_and_time_lines_parse() {
+        let l = "2026-11-21T13:14:24.275938Z  INFO port 1: INITIALIZING to LISTENING on \
+                 INIT_COMPLETE port=1 from=INITIALIZING to=LISTENING";
+        assert_eq!(parse_port_state(l), Some((1, "LISTENING".to_owned())));
+        assert_eq!(parse_port_state("master offset 5 s2 port=1"), None);
+        let t = parse_time_of_day(l).unwrap();
+        assert!((t - (13.0 * 3600.0 + 14.0 * 60.0 + 24.275938)).abs() < 1e-6);
+        let tc = "2026-11-21T13:16:33.480455Z  INFO tc E2e: 2206 frames forwarded \
+                  forwarded=2206 follow_ups=372 pdelay_resp=0";
+        assert_eq!(parse_tc_forwarded(tc), Some(2206));
+        assert_eq!(parse_tc_forwarded(l), None);
     }
 }

@@ -14,12 +14,12 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
 
-use crate::{Error, Result};
+use super::{Error, Result};
 
 /// Prefix of every namespace the harness creates; [`leftover_namespaces`] looks for it.
 pub const NS_PREFIX: &str = "xptp-";
@@ -28,6 +28,16 @@ pub const NS_PREFIX: &str = "xptp-";
 pub const REQUIRE_ROOT_ENV: &str = "XPTP_REQUIRE_ROOT";
 
 static NS_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+static OWN_PROCESS_GROUP: AtomicBool = AtomicBool::new(false);
+
+/// Makes every process started later by [`Netns::spawn`] the leader of its own process group,
+/// so a terminal's Ctrl-C (sent to the foreground group) reaches only this process, which then
+/// stops its children in order (`xptp lab` does this). Tests leave it off: a test run killed
+/// by Ctrl-C never runs its destructors, and its children should get the signal too.
+pub fn spawn_in_own_process_group(on: bool) {
+    OWN_PROCESS_GROUP.store(on, Ordering::Relaxed);
+}
 
 /// True when running as root (effective uid 0).
 pub fn is_root() -> bool {
@@ -55,7 +65,7 @@ fn root_gate(is_root: bool, require_env: Option<&str>) -> Result<bool, String> {
     } else if require_env == Some("1") {
         Err(format!(
             "this test needs root (network namespaces, veth, ptp4l) and {REQUIRE_ROOT_ENV}=1 \
-             forbids skipping it: run the tests as root (sudo -E cargo test -p xptp-tests) or \
+             forbids skipping it: run the tests as root (sudo -E cargo test) or \
              unset {REQUIRE_ROOT_ENV}"
         ))
     } else {
@@ -85,7 +95,7 @@ fn list_namespaces(prefix: &str) -> Result<Vec<String>> {
 }
 
 /// Renders a command line for error messages.
-pub(crate) fn describe(cmd: &Command) -> String {
+pub fn describe(cmd: &Command) -> String {
     let mut s = cmd.get_program().to_string_lossy().into_owned();
     for a in cmd.get_args() {
         let a = a.to_string_lossy();
@@ -99,7 +109,7 @@ pub(crate) fn describe(cmd: &Command) -> String {
 }
 
 /// Runs a command to completion; a non-zero exit is an [`Error::CommandFailed`] carrying stderr.
-pub(crate) fn run(cmd: &mut Command) -> Result<Output> {
+pub fn run(cmd: &mut Command) -> Result<Output> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -199,6 +209,14 @@ impl Proc {
     pub fn stop(&mut self) -> std::process::ExitStatus {
         self.stop_with(Signal::TERM, Duration::from_secs(2))
     }
+
+    /// Lets the process run on after this value is gone (`xptp lab --keep`): nothing kills or
+    /// reaps it. Returns its pid.
+    pub fn detach(self) -> u32 {
+        let pid = self.pid();
+        std::mem::forget(self);
+        pid
+    }
 }
 
 impl Drop for Proc {
@@ -283,6 +301,9 @@ impl Netns {
     /// where `cmd` says (inherited unless set). The returned [`Proc`] kills it on drop.
     pub fn spawn(&self, mut cmd: Command) -> Result<Proc> {
         let command = describe(&cmd);
+        if OWN_PROCESS_GROUP.load(Ordering::Relaxed) {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
         let child = cmd
             .stdin(Stdio::null())
             .spawn()
@@ -378,6 +399,14 @@ impl Netns {
             .map(drop)
     }
 
+    /// Keeps the namespace (and the processes inside) after this value is gone; returns its
+    /// name. Remove it later with `ip netns del NAME` after killing `ip netns pids NAME`.
+    pub fn keep(self) -> String {
+        let name = self.name.clone();
+        std::mem::forget(self);
+        name
+    }
+
     /// Deletes the namespace now (what drop does), reporting failures.
     pub fn delete(self) -> Result<()> {
         let r = self.teardown();
@@ -405,7 +434,7 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         if let Err(e) = self.teardown() {
-            eprintln!("xptp-tests: cleaning up namespace {}: {e}", self.name);
+            eprintln!("xptp: cleaning up namespace {}: {e}", self.name);
         }
     }
 }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::netns::{Netns, Proc};
-use crate::{Error, Result};
+use super::netns::{Netns, Proc};
+use super::{Error, Result};
 
 /// `network_transport` (linuxptp config key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -358,11 +358,21 @@ pub struct Ptp4l {
 impl Ptp4l {
     /// Starts `ptp4l -f <cfg> -i <ifname> -m -q` inside `ns`, logging to a file.
     pub fn spawn(ns: &Netns, ifname: &str, config: &Ptp4lConfig) -> Result<Ptp4l> {
+        Self::spawn_in(ns, ifname, config, &std::env::temp_dir())
+    }
+
+    /// [`Ptp4l::spawn`] with its directory (config, socket, log) created under `parent`.
+    pub fn spawn_in(
+        ns: &Netns,
+        ifname: &str,
+        config: &Ptp4lConfig,
+        parent: &Path,
+    ) -> Result<Ptp4l> {
         let dir = tempfile::Builder::new()
             .prefix("xptp-ptp4l-")
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(|source| Error::Io {
-                path: std::env::temp_dir(),
+                path: parent.to_owned(),
                 source,
             })?;
         let uds = dir.path().join("ptp4l.sock");
@@ -449,6 +459,11 @@ impl Ptp4l {
         self.proc.is_running()
     }
 
+    /// The exit status, once it has exited.
+    pub fn try_wait(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        self.proc.try_wait()
+    }
+
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.proc.pid()
@@ -460,7 +475,7 @@ impl Ptp4l {
         let uds = self.uds.to_string_lossy();
         let mut args = vec!["-u", "-b", "0", "-s", &uds];
         args.extend_from_slice(commands);
-        let out = crate::netns::run(
+        let out = super::netns::run(
             std::process::Command::new("ip")
                 .args(["netns", "exec", &self.ns_name, "pmc"])
                 .args(&args),
@@ -621,6 +636,13 @@ impl Ptp4l {
     /// Directory holding config, socket and log.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Lets ptp4l run on and keeps its directory after this value is gone (`xptp lab
+    /// --keep`). Returns (pid, directory).
+    pub fn keep(self) -> (u32, PathBuf) {
+        let Ptp4l { proc, dir, .. } = self;
+        (proc.detach(), dir.keep())
     }
 }
 
