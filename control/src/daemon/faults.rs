@@ -80,6 +80,42 @@ struct WorkerWatch {
     loops: u64,
     last_progress: Instant,
     stalled: bool,
+    /// The worker thread's id (found by its name `xptp-dpN`), for its CPU time.
+    tid: Option<u32>,
+    /// Its CPU time (clock ticks) at the last progress.
+    cpu_at_progress: Option<u64>,
+    starved_logged: bool,
+}
+
+/// A thread's scheduler state letter and CPU time (utime + stime, clock ticks) from
+/// /proc/self/task/TID/stat.
+fn thread_sched(tid: u32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // After the parenthesised name: state, then fields 4.. (utime is field 14, stime 15).
+    let rest = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let state = f.first()?.chars().next()?;
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some((state, utime + stime))
+}
+
+/// The id of this process's thread named `name`.
+fn find_thread(name: &str) -> Option<u32> {
+    for e in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            return e.file_name().to_str()?.parse().ok();
+        }
+    }
+    None
+}
+
+/// Clock ticks per second (for /proc CPU times).
+fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no memory effects.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(t).ok().filter(|t| *t > 0).unwrap_or(100)
 }
 
 /// Link and heartbeat monitor; see the module documentation.
@@ -144,10 +180,13 @@ impl FaultMonitor {
                 })
                 .collect(),
             workers: (0..workers)
-                .map(|_| WorkerWatch {
+                .map(|g| WorkerWatch {
                     loops: 0,
                     last_progress: now,
                     stalled: false,
+                    tid: find_thread(&format!("xptp-dp{g}")),
+                    cpu_at_progress: None,
+                    starved_logged: false,
                 })
                 .collect(),
             next_link_poll: now,
@@ -343,9 +382,12 @@ impl FaultMonitor {
                 return Some(why);
             }
             let loops = dp.worker_loops();
+            let sched = w.tid.and_then(thread_sched);
             if loops != w.loops || control_late {
                 w.loops = loops;
                 w.last_progress = now;
+                w.cpu_at_progress = sched.map(|(_, c)| c);
+                w.starved_logged = false;
                 if w.stalled {
                     w.stalled = false;
                     tracing::warn!(
@@ -356,7 +398,26 @@ impl FaultMonitor {
                 continue;
             }
             let idle = now.duration_since(w.last_progress);
-            if !w.stalled && idle >= self.cfg.stall_after {
+            // A runnable worker that got (almost) no CPU is starved by the scheduler (an
+            // overloaded host), not stuck: a stuck one either spins (and burns CPU) or
+            // sleeps / blocks. Starvation is judged only up to the exit limit.
+            let starved = match (sched, w.cpu_at_progress) {
+                (Some((state, cpu)), Some(c0)) => {
+                    let ran_ms = cpu.saturating_sub(c0) * 1000 / ticks_per_second();
+                    state == 'R' && u128::from(ran_ms) * 4 < self.cfg.stall_after.as_millis()
+                }
+                _ => false,
+            };
+            if starved && !w.stalled && idle >= self.cfg.stall_after {
+                if !w.starved_logged {
+                    w.starved_logged = true;
+                    tracing::warn!(
+                        "datapath worker {g} (ports {}) made no pass for {} ms but is waiting for a CPU (host overloaded; pin it with --cores)",
+                        ports.join(","),
+                        idle.as_millis()
+                    );
+                }
+            } else if !w.stalled && idle >= self.cfg.stall_after {
                 w.stalled = true;
                 tracing::error!(
                     "datapath worker {g} (ports {}) made no pass for {} ms: its ports go FAULTY",
