@@ -526,7 +526,11 @@ impl MetricsServer {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("xptp-metrics".into())
-                .spawn(move || serve(&listener, &hub, &stop))
+                .spawn(move || {
+                    // It serves an already bound socket: it needs no capability.
+                    xptp_datapath::worker::drop_thread_capabilities();
+                    serve(&listener, &hub, &stop)
+                })
                 .map_err(|e| io_err("spawning the thread", e))?
         };
         Ok(MetricsServer {

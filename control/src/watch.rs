@@ -119,6 +119,7 @@ pub fn watch(
     let cfg = WorkerConfig {
         core: opts.core,
         idle: IdlePolicy::YieldAfter(64),
+        drop_capabilities: false,
     };
     let handle = worker::spawn("xptp-watch", cfg, vec![sock], link.clone(), ToControl)
         .map_err(WatchError::Worker)?;

@@ -96,6 +96,7 @@ fn main() {
                 } else {
                     IdlePolicy::BusyPoll
                 },
+                drop_capabilities: false,
             },
             vec![sock],
             link.clone(),

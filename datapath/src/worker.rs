@@ -11,7 +11,7 @@
 //! kick ([`Decide::before_kick`]) and hands their completions back to it ([`Decide::tx_done`])
 //! instead of reporting them to control.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -337,12 +337,25 @@ pub struct WorkerConfig {
     pub core: Option<usize>,
     /// Idle behaviour.
     pub idle: IdlePolicy,
+    /// Drop every capability of the worker thread once it has pinned itself (a running
+    /// worker needs none: it only touches rings it already owns and kicks with `sendto`).
+    /// Capabilities are per thread on Linux, so the daemon's privilege drop cannot reach it.
+    pub drop_capabilities: bool,
 }
+
+/// Values of a worker's run flag. The loop reads the flag once per pass (as it always had to
+/// for stopping), so the test aids below cost nothing in the hot loop.
+const RUN: u8 = 0;
+const STOP: u8 = 1;
+/// Test aid: stop making passes (a stalled worker) until stopped.
+const STALL: u8 = 2;
+/// Test aid: return from the thread at once, as a worker that died would.
+const EXIT: u8 = 3;
 
 /// A running worker.
 #[derive(Debug)]
 pub struct WorkerHandle {
-    stop: Arc<AtomicBool>,
+    stop: Arc<AtomicU8>,
     counters: Arc<CachePadded<WorkerCounters>>,
     link: Arc<Link>,
     pinned: bool,
@@ -365,9 +378,27 @@ impl WorkerHandle {
         self.pinned
     }
 
+    /// Whether the worker thread has ended (asked to stop, or died).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Test aid (fault-injection tests of the control thread's heartbeat): the worker stops
+    /// making passes, as if stuck, until it is stopped.
+    pub fn test_stall(&self) {
+        // Release: pairs with the worker's Acquire load of the flag.
+        self.stop.store(STALL, Ordering::Release);
+    }
+
+    /// Test aid: the worker thread returns at once, as if it had died.
+    pub fn test_exit(&self) {
+        // Release: pairs with the worker's Acquire load of the flag.
+        self.stop.store(EXIT, Ordering::Release);
+    }
+
     /// Asks the worker to stop and waits for it, returning its sockets.
     pub fn stop(mut self) -> Vec<XskSocket> {
-        self.stop.store(true, Ordering::Release);
+        self.stop.store(STOP, Ordering::Release);
         self.thread
             .take()
             .and_then(|t| t.join().ok())
@@ -378,10 +409,25 @@ impl WorkerHandle {
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         // Release: pairs with the worker's Acquire load of the flag.
-        self.stop.store(true, Ordering::Release);
+        self.stop.store(STOP, Ordering::Release);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Empties the calling thread's effective, permitted and inheritable capability sets.
+/// Capabilities are per thread on Linux: every long-lived thread the daemon starts before its
+/// control thread drops privileges (workers, the status and metrics servers) calls this first.
+pub fn drop_thread_capabilities() {
+    let none = rustix::thread::CapabilitySet::empty();
+    let sets = rustix::thread::CapabilitySets {
+        effective: none,
+        permitted: none,
+        inheritable: none,
+    };
+    if let Err(e) = rustix::thread::set_capabilities(None, sets) {
+        tracing::warn!("thread: cannot drop its capabilities: {e}");
     }
 }
 
@@ -393,7 +439,7 @@ pub fn spawn<D: Decide>(
     link: Arc<Link>,
     decide: D,
 ) -> std::io::Result<WorkerHandle> {
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicU8::new(RUN));
     let counters = Arc::new(CachePadded::new(WorkerCounters::default()));
     let (pin_tx, pin_rx) = std::sync::mpsc::channel();
     let thread = {
@@ -406,6 +452,9 @@ pub fn spawn<D: Decide>(
                 let pinned = cfg
                     .core
                     .is_some_and(|id| core_affinity::set_for_current(core_affinity::CoreId { id }));
+                if cfg.drop_capabilities {
+                    drop_thread_capabilities();
+                }
                 let _ = pin_tx.send(pinned);
                 let mut w = Worker {
                     sockets,
@@ -487,10 +536,19 @@ impl<D: Decide> Worker<D> {
         &self.sockets
     }
 
-    fn run(&mut self, stop: &AtomicBool, idle: IdlePolicy) {
+    fn run(&mut self, stop: &AtomicU8, idle: IdlePolicy) {
         let mut empty = 0u32;
-        // Acquire: pairs with the Release store in WorkerHandle::stop/drop.
-        while !stop.load(Ordering::Acquire) {
+        loop {
+            // Acquire: pairs with the Release stores in WorkerHandle.
+            match stop.load(Ordering::Acquire) {
+                RUN => {}
+                STALL => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                EXIT => return,
+                _ => break,
+            }
             if self.pass() == 0 {
                 empty = empty.saturating_add(1);
                 match idle {

@@ -96,6 +96,7 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
             WorkerConfig {
                 core: None,
                 idle: IdlePolicy::YieldAfter(64),
+                drop_capabilities: false,
             },
             vec![sock],
             link.clone(),

@@ -209,7 +209,7 @@ fn main() -> anyhow::Result<()> {
             }
             if let Err(e) = xptp_control::daemon::run(&args, &stop) {
                 eprintln!("xptp run: {e}");
-                std::process::exit(1);
+                std::process::exit(e.exit_code());
             }
         }
         Command::Status {

@@ -16,12 +16,14 @@ use xptp_datapath::fastpath::run::Datapath;
 use xptp_datapath::handoff::{PortId, TxOutcome, TxRequest, TxToken as DpToken};
 use xptp_datapath::worker::FAST_TOKEN;
 
+use super::alarms::{AlarmLog, SecuritySnapshot};
 use super::clock::DaemonClock;
+use super::faults::{FaultAction, FaultMonitor};
 use super::management::InstanceView;
 use super::setup::{Mode, Plan};
 use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
-use super::DaemonError;
+use super::{privilege, DaemonError, RunArgs};
 use crate::config::Config;
 use crate::mgmt::uds::UdsServer;
 use crate::mgmt::{ManagementCommand, SyncUncertain};
@@ -120,7 +122,12 @@ fn start_ops(ops: &OpsOptions, hub: &Arc<StatusHub>) -> Result<OpsServers, Daemo
 }
 
 /// Runs the plan until `stop` is set; tears the datapath down before returning.
-pub fn run(plan: Plan, stop: &AtomicBool, ops: &OpsOptions) -> Result<RunReport, DaemonError> {
+pub fn run(
+    plan: Plan,
+    args: &RunArgs,
+    stop: &AtomicBool,
+    ops: &OpsOptions,
+) -> Result<RunReport, DaemonError> {
     let Plan {
         cfg,
         clock,
@@ -135,6 +142,9 @@ pub fn run(plan: Plan, stop: &AtomicBool, ops: &OpsOptions) -> Result<RunReport,
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
             let observer = Observer::new(hub.clone(), &dps, nets.len());
             let servers = start_ops(ops, &hub)?;
+            if !args.keep_privileges {
+                privilege::drop_after_setup(cfg.clock_source);
+            }
             run_transparent(
                 running,
                 mode,
@@ -164,6 +174,16 @@ pub fn run(plan: Plan, stop: &AtomicBool, ops: &OpsOptions) -> Result<RunReport,
             let servers = start_ops(ops, &hub)?;
             let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance, uds, observer);
             c.timestamp_source = timestamp_source.clone();
+            c.faults = FaultMonitor::new(
+                args.fault_config(),
+                &c.nets.iter().map(|n| n.ifname.clone()).collect::<Vec<_>>(),
+                &c.port_dp,
+                c.dps.len(),
+                args.test_fault(),
+            );
+            if !args.keep_privileges {
+                privilege::drop_after_setup(c.cfg.clock_source);
+            }
             tracing::info!(
                 clock_identity = %c.inst.default_ds().clock_identity,
                 ports = c.nets.len(),
@@ -177,11 +197,16 @@ pub fn run(plan: Plan, stop: &AtomicBool, ops: &OpsOptions) -> Result<RunReport,
                     .join(", ")
             );
             // Acquire: pairs with the signal handler's store.
-            while !stop.load(Ordering::Acquire) {
+            while !stop.load(Ordering::Acquire) && c.fatal.is_none() {
                 c.pass();
             }
             drop(servers);
-            Ok(c.shutdown(timestamp_source))
+            let fatal = c.fatal.take();
+            let report = c.shutdown(timestamp_source);
+            match fatal {
+                Some(why) => Err(DaemonError::DatapathFailed(why)),
+                None => Ok(report),
+            }
         }
     }
 }
@@ -284,6 +309,10 @@ struct Control {
     last_logged: Vec<Option<(u16, i128)>>,
     observer: Observer,
     timestamp_source: String,
+    alarms: AlarmLog,
+    faults: FaultMonitor,
+    /// Set when a datapath failure ends the run.
+    fatal: Option<String>,
 }
 
 impl Control {
@@ -324,7 +353,35 @@ impl Control {
             last_logged: vec![None; n],
             observer,
             timestamp_source: String::new(),
+            alarms: AlarmLog::default(),
+            faults: FaultMonitor::disabled(),
+            fatal: None,
         }
+    }
+
+    /// Security alarms and rogue masters for status and metrics (see [`super::alarms`]).
+    pub fn security_snapshot(&self) -> SecuritySnapshot {
+        self.alarms.snapshot(&self.inst, self.now())
+    }
+
+    /// Link and heartbeat faults: FAULT_DETECTED / FAULT_CLEARED into the core, or the end
+    /// of the run (see [`super::faults`]).
+    fn check_faults(&mut self) -> bool {
+        let inst = &self.inst;
+        let acts = self
+            .faults
+            .poll(&self.dps, |p| inst.port_state(p) == Some(PortState::Faulty));
+        let any = !acts.is_empty();
+        for a in acts {
+            let now = self.now();
+            match a {
+                FaultAction::Fault { port } => self.inst.handle_fault(now, port),
+                FaultAction::Clear { port } => self.inst.handle_fault_cleared(now, port),
+                FaultAction::Fatal(why) => self.fatal = Some(why),
+            }
+            self.drain_actions();
+        }
+        any
     }
 
     fn now(&self) -> Instant {
@@ -352,6 +409,7 @@ impl Control {
             busy = true;
         }
         busy |= self.management();
+        busy |= self.check_faults();
         if let Err(e) = self.clock.maintain() {
             self.shell.clock_errors += 1;
             tracing::warn!("clock upkeep: {e}");
@@ -440,7 +498,7 @@ impl Control {
                 self.shell.rx_unknown_port += 1;
                 continue;
             };
-            let payload = match transport::accept(net, m.frame.as_slice()) {
+            let (payload, source) = match transport::accept_from(net, m.frame.as_slice()) {
                 Ok(p) => p,
                 Err(RxReject::Unparseable) => {
                     self.shell.rx_unparseable += 1;
@@ -463,7 +521,7 @@ impl Control {
                 .unwrap_or(0);
             let now = self.now();
             self.inst
-                .handle_message(now, idx as u16 + 1, payload, ts - latency);
+                .handle_message_from(now, idx as u16 + 1, payload, ts - latency, Some(source));
             self.drain_actions();
         }
         any
@@ -512,6 +570,7 @@ impl Control {
     }
 
     fn drain_actions(&mut self) {
+        self.alarms.drain(&mut self.inst);
         while let Some(a) = self.inst.poll_action() {
             match a {
                 Action::Send {
@@ -699,8 +758,25 @@ impl Control {
                 );
             }
         }
+        let sec = self.security_snapshot();
+        for r in &sec.rogue_masters {
+            tracing::warn!(
+                port = r.port,
+                source = %r.source,
+                address = ?r.address.map(|a| a.to_string()),
+                dropped = r.total(),
+                "rogue master seen on port {}: {} (grandmaster {:?}, priority1 {:?}) from {}, {} frames dropped",
+                r.port,
+                r.source,
+                r.grandmaster.map(|g| g.to_string()),
+                r.priority1,
+                r.address.map(|a| a.to_string()).unwrap_or_else(|| "?".into()),
+                r.total()
+            );
+        }
         tracing::info!(
             shell = ?self.shell,
+            alarms = ?sec.counts,
             management = ?self.uds.counters(),
             true_error_ns = ?true_error_ns,
             "xptp run stopped"

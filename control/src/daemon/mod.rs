@@ -6,17 +6,26 @@
 //! Modules: [`setup`] (configuration, preflight checks, datapath, instance), [`control`] (the
 //! non-blocking control loop), [`transport`] (framing per `network_transport`), [`clock`]
 //! (timescale conversion and the disciplined clock), [`logging`] (ptp4l's `-m -q -l`),
-//! [`snapshot`] (what `xptp status` and `--metrics` show, published about once a second).
+//! [`snapshot`] (what `xptp status` and `--metrics` show, published about once a second),
+//! [`alarms`] (security alarms and rogue masters for logs and status), [`faults`] (link
+//! state and the datapath heartbeat), [`privilege`] (capabilities dropped after setup).
+//!
+//! Exit status of `xptp run`: 0 after SIGINT/SIGTERM, 1 when start-up fails,
+//! [`EXIT_DATAPATH_FAILED`] (3) when a datapath worker died or stayed stalled (the daemon
+//! shut down cleanly; a service manager with `Restart=on-failure` starts it again).
 //! Transparent clocks (`clock_type E2E_TC` / `P2P_TC`) run the fast path's TC mode instead of
 //! the instance.
 //!
 //! This module owns no protocol logic (that is the core's) and no ring (that is the
 //! datapath's); it moves bytes, timestamps and actions between them.
 
+pub mod alarms;
 pub mod clock;
 pub mod control;
+pub mod faults;
 pub mod logging;
 pub mod management;
+pub mod privilege;
 pub mod setup;
 pub mod snapshot;
 pub mod transport;
@@ -24,6 +33,7 @@ pub mod transport;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 pub use clock::{DaemonClock, VirtualOptions, VirtualTruth};
 pub use control::RunReport;
@@ -144,7 +154,48 @@ pub struct RunArgs {
     /// XDP attach mode.
     #[arg(long, value_enum, default_value = "native")]
     pub xdp_mode: XdpModeArg,
+    /// A datapath worker that made no pass for this long (ms) is stalled: its ports go
+    /// FAULTY until it runs again.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub heartbeat_timeout_ms: u64,
+    /// A worker stalled this long (ms), or whose thread ended, makes xptp run shut down and
+    /// exit with status 3.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub heartbeat_exit_ms: u64,
+    /// Keep every capability after setup (debugging; by default they are dropped).
+    #[arg(long)]
+    pub keep_privileges: bool,
+    /// TEST AID, not for production: stall datapath worker 0 after SECS seconds.
+    #[arg(long, value_name = "SECS", hide = true)]
+    pub test_stall_worker_after: Option<f64>,
+    /// TEST AID, not for production: end datapath worker 0's thread after SECS seconds.
+    #[arg(long, value_name = "SECS", hide = true)]
+    pub test_kill_worker_after: Option<f64>,
 }
+
+impl RunArgs {
+    /// The heartbeat limits from the command line.
+    pub fn fault_config(&self) -> faults::FaultConfig {
+        let stall = Duration::from_millis(self.heartbeat_timeout_ms.max(10));
+        faults::FaultConfig {
+            stall_after: stall,
+            exit_after: Duration::from_millis(self.heartbeat_exit_ms).max(stall),
+        }
+    }
+
+    /// The fault-injection test aid requested, if any.
+    pub fn test_fault(&self) -> Option<faults::TestFault> {
+        let secs = |s: f64| Duration::from_secs_f64(s.clamp(0.0, 1e6));
+        match (self.test_stall_worker_after, self.test_kill_worker_after) {
+            (Some(s), _) => Some(faults::TestFault::Stall(secs(s))),
+            (None, Some(s)) => Some(faults::TestFault::Kill(secs(s))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Exit status of `xptp run` when a datapath worker died or could not recover from a stall.
+pub const EXIT_DATAPATH_FAILED: i32 = 3;
 
 /// A core list.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -214,6 +265,22 @@ pub enum DaemonError {
     /// A configuration xptp run does not implement.
     #[error("{0}")]
     Unsupported(String),
+    /// A datapath worker died or stayed stalled; the daemon stopped.
+    #[error(
+        "datapath failed: {0}; stopped so that the service manager restarts xptp (exit status 3)"
+    )]
+    DatapathFailed(String),
+}
+
+impl DaemonError {
+    /// The process exit status for this error: [`EXIT_DATAPATH_FAILED`] for a datapath
+    /// failure at run time, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::DatapathFailed(_) => EXIT_DATAPATH_FAILED,
+            _ => 1,
+        }
+    }
 }
 
 /// Runs the daemon until `stop` is set (the binary sets it on SIGINT/SIGTERM).
@@ -230,6 +297,7 @@ pub fn run(args: &RunArgs, stop: &AtomicBool) -> Result<RunReport, DaemonError> 
     let plan = setup::prepare(args, cfg)?;
     control::run(
         plan,
+        args,
         stop,
         &control::OpsOptions {
             status_path,

@@ -294,6 +294,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             o.attach_mode = attach_mode;
             o.want_hw_ts = want_hw;
             o.name = format!("xptp-dp{g}");
+            o.drop_worker_capabilities = !args.keep_privileges;
             let dp = fprun::stand_up(o)?;
             log_datapath(g, &dp);
             dps.push(dp);
@@ -304,6 +305,8 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         ic.c37_238 = cfg.profile.and_then(|p| p.c37_238);
         ic.tx_timestamp_timeout = Duration::from_millis(u64::from(cfg.tx_timestamp_timeout_ms))
             .max(MIN_TX_TIMESTAMP_TIMEOUT);
+        ic.security = cfg.security.clone();
+        ic.alarms = cfg.alarms;
         let seed = (std::process::id() as u64) << 32 ^ xsk::clock_tai_ns();
         let instance = PtpInstance::new(
             ic,

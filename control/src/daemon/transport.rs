@@ -14,6 +14,7 @@ use xptp_datapath::wire::{MessageType, WireError};
 
 use crate::datasets::PortConfig;
 use crate::profile::Transport as NetTransport;
+use crate::security::SourceAddress;
 
 /// Why a message could not be framed.
 #[derive(Debug, thiserror::Error)]
@@ -211,11 +212,25 @@ pub enum RxReject {
 
 /// The PTP payload of a received frame if it arrived on the port's transport.
 pub fn accept<'a>(net: &PortNet, bytes: &'a [u8]) -> Result<&'a [u8], RxReject> {
+    accept_from(net, bytes).map(|(p, _)| p)
+}
+
+/// [`accept`], with the sender's address: the IP source for UDP transports (Annexes C, D),
+/// the Ethernet source for L2 (Annex E). The core records it for rogue masters.
+pub fn accept_from<'a>(
+    net: &PortNet,
+    bytes: &'a [u8],
+) -> Result<(&'a [u8], SourceAddress), RxReject> {
     let f = frame::parse(bytes).map_err(|_| RxReject::Unparseable)?;
     if f.transport.kind() != net.kind() {
         return Err(RxReject::WrongTransport);
     }
-    Ok(f.payload(bytes))
+    let src = match f.transport.network {
+        NetworkRepr::L2 => SourceAddress::Mac(f.transport.ethernet.src),
+        NetworkRepr::Udp4 { src, .. } => SourceAddress::Ip(src.into()),
+        NetworkRepr::Udp6 { src, .. } => SourceAddress::Ip(src.into()),
+    };
+    Ok((f.payload(bytes), src))
 }
 
 /// Reads an interface's MAC address from sysfs.
@@ -323,6 +338,16 @@ mod tests {
         let f = n.frame(&msg(MessageType::PdelayReq)).unwrap();
         assert_eq!(&f.as_slice()[..6], &MAC_PDELAY);
         assert_eq!(accept(&n, f.as_slice()).unwrap().len(), 46);
+        assert_eq!(
+            accept_from(&n, f.as_slice()).unwrap().1,
+            SourceAddress::Mac(n.mac)
+        );
+        let n4 = net(NetTransport::UdpIpv4);
+        let f4 = n4.frame(&msg(MessageType::Sync)).unwrap();
+        assert_eq!(
+            accept_from(&n4, f4.as_slice()).unwrap().1,
+            SourceAddress::Ip(Ipv4Addr::new(10, 0, 0, 1).into())
+        );
         let u = net(NetTransport::UdpIpv4)
             .frame(&msg(MessageType::Sync))
             .unwrap();

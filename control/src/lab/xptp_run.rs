@@ -125,6 +125,31 @@ impl XptpRun {
             .stop_with(rustix::process::Signal::TERM, Duration::from_secs(5))
     }
 
+    /// The process id (of `ip netns exec`'s child: the `xptp` process itself).
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// Sends `sig` (e.g. SIGKILL to test what an abrupt end leaves behind).
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        self.proc.signal(sig)
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<std::process::ExitStatus> {
+        self.proc.wait_timeout(timeout)
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.proc.is_running()
+    }
+
+    /// The read-only management socket.
+    pub fn uds_ro(&self) -> PathBuf {
+        self.dir.path().join("xptp-ro.sock")
+    }
+
     /// The read-write management socket (`pmc -u -s PATH`).
     pub fn uds(&self) -> PathBuf {
         self.dir.path().join("xptp.sock")
@@ -138,11 +163,6 @@ impl XptpRun {
     /// Path of the log (stdout and stderr).
     pub fn log_path(&self) -> &Path {
         &self.log
-    }
-
-    /// Process id.
-    pub fn pid(&self) -> u32 {
-        self.proc.pid()
     }
 
     /// The exit status, once it has exited.

@@ -295,6 +295,24 @@ impl PtpInstance {
         }
     }
 
+    /// The shell saw the fault on `port` go away (link up again, datapath worker back):
+    /// FAULT_CLEARED (9.2.6.7) at once, as linuxptp does on a link-up notification, instead
+    /// of waiting for the fault_reset_interval. No effect on a port that is not FAULTY.
+    pub fn handle_fault_cleared(&mut self, now: Instant, port: u16) {
+        self.ensure_init(now);
+        if let Some(idx) = self.index(port) {
+            if self.ports.get(idx).map(|p| p.bmca.ds.port_state) == Some(PortState::Faulty) {
+                self.port_event(
+                    now,
+                    idx,
+                    crate::port::state::Event::FaultCleared,
+                    None,
+                    false,
+                );
+            }
+        }
+    }
+
     /// Management SET PRIORITY1 / PRIORITY2 (IEEE 1588-2019 15.5.3.3.3–4): changes
     /// defaultDS.priority1/2 and runs the state decision (9.3) with the new values.
     pub fn set_priorities(&mut self, now: Instant, priority1: Option<u8>, priority2: Option<u8>) {

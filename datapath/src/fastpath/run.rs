@@ -163,6 +163,9 @@ pub struct DatapathOptions {
     pub xsk: XskConfig,
     /// Worker thread name.
     pub name: String,
+    /// The worker thread drops all its capabilities once started (see
+    /// [`WorkerConfig::drop_capabilities`]); the daemon sets it.
+    pub drop_worker_capabilities: bool,
 }
 
 impl DatapathOptions {
@@ -189,6 +192,7 @@ impl DatapathOptions {
                 ..XskConfig::default()
             },
             name: "xptp-fastpath".into(),
+            drop_worker_capabilities: false,
         }
     }
 }
@@ -240,6 +244,30 @@ impl Datapath {
             .as_ref()
             .map(|w| w.counters().snapshot())
             .unwrap_or_default()
+    }
+
+    /// The worker's pass counter (its heartbeat: it grows on every pass, idle or not).
+    pub fn worker_loops(&self) -> u64 {
+        self.worker.as_ref().map_or(0, |w| w.counters().loops.get())
+    }
+
+    /// Whether the worker thread has ended (stopped, or died).
+    pub fn worker_finished(&self) -> bool {
+        self.worker.as_ref().is_none_or(|w| w.is_finished())
+    }
+
+    /// Test aid: makes the worker stop making passes (see [`WorkerHandle::test_stall`]).
+    pub fn test_stall_worker(&self) {
+        if let Some(w) = &self.worker {
+            w.test_stall();
+        }
+    }
+
+    /// Test aid: makes the worker thread return (see [`WorkerHandle::test_exit`]).
+    pub fn test_exit_worker(&self) {
+        if let Some(w) = &self.worker {
+            w.test_exit();
+        }
     }
 
     /// Whether the worker thread is pinned to its core.
@@ -341,6 +369,7 @@ pub fn stand_up(opts: DatapathOptions) -> Result<Datapath, RunError> {
         WorkerConfig {
             core: opts.core,
             idle: opts.idle,
+            drop_capabilities: opts.drop_worker_capabilities,
         },
         sockets,
         link.clone(),
