@@ -124,8 +124,9 @@ pub struct InstanceConfig {
     /// master is lost, the holdover budget and the clockClass ladder (see [`holdover`]).
     pub holdover: HoldoverConfig,
     /// xptp `holdover_clock_class_ladder` (not `off`): a grandmaster-capable clock (gmCapable,
-    /// not slaveOnly) advertises the ladder's holdover classes in its defaultDS while in
-    /// holdover; its configured clockClass is the locked class.
+    /// not slaveOnly) that loses a grandmaster whose clockClass is `holdover.ladder.locked`
+    /// or better (e.g. 6, locked to a primary reference) advertises the ladder's holdover
+    /// classes in its defaultDS while in holdover; otherwise its configured clockClass.
     pub holdover_clock_class: bool,
 }
 
@@ -231,6 +232,11 @@ pub struct PtpInstance {
     alarms: VecDeque<Alarm>,
     guard: guard::GuardState,
     holdover: Holdover,
+    /// The grandmaster (identity, clockClass) at the latest locked sample.
+    locked_gm: Option<(ClockIdentity, u8)>,
+    /// The current holdover follows the clockClass ladder (it began after losing a
+    /// grandmaster at least as good as the ladder's locked class).
+    ladder_engaged: bool,
     /// A port was SLAVE or UNCALIBRATED after the last master check.
     had_master: bool,
     /// The latest `now` seen by a `handle_*` call (for [`PtpInstance::holdover_status`]).
@@ -271,10 +277,10 @@ impl PtpInstance {
             })
             .collect();
         let servo = servo::build(config.servo.clock_servo, &config.servo);
-        let mut hcfg = config.holdover.clone();
-        hcfg.ladder.locked = config.clock.clock_quality.clock_class;
         PtpInstance {
-            holdover: Holdover::new(hcfg),
+            holdover: Holdover::new(config.holdover.clone()),
+            locked_gm: None,
+            ladder_engaged: false,
             had_master: false,
             last_now: Instant::ZERO,
             cfg: config,
@@ -418,11 +424,13 @@ impl PtpInstance {
     }
 
     /// Holdover at the latest `now` the instance was given: free-running (never locked),
-    /// locked, or in holdover since when, at which frequency, within budget or not, and the
-    /// clockClass the ladder gives (applied to defaultDS only when
-    /// [`InstanceConfig::holdover_clock_class`] is set and the clock is grandmaster-capable).
+    /// locked, or in holdover since when, at which frequency, within budget or not; its
+    /// `clock_class` is the one defaultDS holds (the ladder's only when it is engaged).
     pub fn holdover_status(&self) -> HoldoverStatus {
-        self.holdover.status(holdover::ns(self.last_now))
+        HoldoverStatus {
+            clock_class: self.clock.default_ds.clock_quality.clock_class,
+            ..self.holdover.status(holdover::ns(self.last_now))
+        }
     }
 
     /// The configuration.
