@@ -14,7 +14,7 @@ use crate::servo::{DelayFilterKind, ServoKind};
 use xptp_datapath::fastpath::RateLimits;
 
 use super::value::{hex_colon, Value};
-use super::{ClockType, Config, TimeStampingMode};
+use super::{ClockType, Config, LadderKind, TimeStampingMode};
 
 /// Writes a global-scope key. Returns false if the key is not a global implemented key.
 pub fn set_global(c: &mut Config, key: &str, v: &Value) -> bool {
@@ -101,6 +101,13 @@ pub fn set_global(c: &mut Config, key: &str, v: &Value) -> bool {
         "dscp_general" => c.dscp_general = i as u8,
         "sa_file" => c.sa_file = Some(PathBuf::from(s())).filter(|p| !p.as_os_str().is_empty()),
         "time_jump_threshold" => c.alarms.time_jump_threshold_ns = i as u64,
+        "holdover_budget" => c.holdover.budget_s = i as u32,
+        "holdover_free_run" => c.holdover.free_run_s = i as u32,
+        "holdover_averaging" => c.holdover.averaging = i as usize,
+        "holdover_clock_class_ladder" => {
+            c.holdover.ladder = LadderKind::from_key(e).unwrap_or_default()
+        }
+        "holdover_locked_clock_class" => c.holdover.locked_class = i as u8,
         k => match rate_limit_field(&mut c.rate_limits, k) {
             Some(f) => *f = u32::try_from(i).unwrap_or(u32::MAX),
             None => return false,
@@ -198,6 +205,11 @@ pub fn get_global(c: &Config, key: &str) -> Option<String> {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         "time_jump_threshold" => c.alarms.time_jump_threshold_ns.to_string(),
+        "holdover_budget" => c.holdover.budget_s.to_string(),
+        "holdover_free_run" => c.holdover.free_run_s.to_string(),
+        "holdover_averaging" => c.holdover.averaging.to_string(),
+        "holdover_clock_class_ladder" => c.holdover.ladder.as_key().to_string(),
+        "holdover_locked_clock_class" => c.holdover.locked_class.to_string(),
         k if k.contains("rate_limit") || k.ends_with("_burst") => {
             let mut l = c.rate_limits;
             return rate_limit_field(&mut l, k).map(|f| f.to_string());

@@ -304,6 +304,12 @@ pub const KEYS: &[KeyDef] = &[
     kx("management_burst", G, int(1, I32_MAX), "256"),
     kx("management_per_requester_rate_limit", G, int(0, I32_MAX), "100"),
     kx("management_per_requester_burst", G, int(1, I32_MAX), "100"),
+    // Holdover (crate::servo::holdover, crate::ptp): budget and free-run times in seconds.
+    kx("holdover_budget", G, int(1, I32_MAX), "3600"),
+    kx("holdover_free_run", G, int(1, I32_MAX), "86400"),
+    kx("holdover_averaging", G, int(1, 4096), "64"),
+    kx("holdover_clock_class_ladder", G, Ty::Enum(&["off", "default", "g8275.1"]), "off"),
+    kx("holdover_locked_clock_class", G, int(1, 255), "6"),
 ];
 
 /// Values that linuxptp accepts for a key but xptp does not implement: (key, value, reason).

@@ -43,7 +43,7 @@ use crate::datasets::{ClockConfig, DelayMechanism, PortConfig};
 use crate::profile::Profile;
 use crate::security::sa_file::SaFileError;
 use crate::security::{parse_acceptable_masters, AlarmConfig, SecurityAssociations};
-use crate::servo::{ServoConfig, TimeStamping};
+use crate::servo::{ClockClassLadder, HoldoverConfig, ServoConfig, TimeStamping};
 
 use keys::{KeyDef, Scope, Status};
 use syntax::{Document, Section};
@@ -226,6 +226,9 @@ pub struct Config {
     /// `time_jump_threshold` (xptp) and other alarm settings (give to
     /// `InstanceConfig::alarms`).
     pub alarms: AlarmConfig,
+    /// The `holdover_*` keys (xptp); [`HoldoverKeys::instance`] gives what
+    /// `InstanceConfig::holdover` / `holdover_clock_class` take.
+    pub holdover: HoldoverKeys,
     /// Port keys from `[global]` (and the profile): what a port without its own section gets.
     pub port_defaults: PortConfig,
     /// The ports, in ptp4l's order (command-line interfaces, then file sections).
@@ -259,11 +262,95 @@ impl Default for Config {
             sa_file: None,
             security: None,
             alarms: AlarmConfig::default(),
+            holdover: HoldoverKeys::default(),
             port_defaults: PortConfig::default(),
             ports: Vec::new(),
             warnings: Vec::new(),
             origins: BTreeMap::new(),
         }
+    }
+}
+
+/// `holdover_clock_class_ladder`: which clockClass ladder a grandmaster-capable clock
+/// follows in holdover after losing a grandmaster of `holdover_locked_clock_class` or better.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum LadderKind {
+    /// The clockClass never changes (the default).
+    #[default]
+    Off,
+    /// 7 within the budget, 187 after it, 248 after `holdover_free_run`.
+    Default,
+    /// ITU-T G.8275.1: 7, then 140 (category 1 out of specification), then 248.
+    G8275_1,
+}
+
+impl LadderKind {
+    /// From the key's value.
+    pub fn from_key(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" => Some(LadderKind::Off),
+            "default" => Some(LadderKind::Default),
+            "g8275.1" => Some(LadderKind::G8275_1),
+            _ => None,
+        }
+    }
+
+    /// The key's spelling.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            LadderKind::Off => "off",
+            LadderKind::Default => "default",
+            LadderKind::G8275_1 => "g8275.1",
+        }
+    }
+}
+
+/// The `holdover_*` keys.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HoldoverKeys {
+    /// `holdover_budget` (s): how long holdover stays within specification.
+    pub budget_s: u32,
+    /// `holdover_free_run` (s, ≥ the budget): from then on the free-running class (248).
+    pub free_run_s: u32,
+    /// `holdover_averaging`: locked servo outputs averaged into the held frequency.
+    pub averaging: usize,
+    /// `holdover_clock_class_ladder`.
+    pub ladder: LadderKind,
+    /// `holdover_locked_clock_class`: the grandmaster clockClass that counts as a primary
+    /// reference (losing such a grandmaster engages the ladder).
+    pub locked_class: u8,
+}
+
+impl Default for HoldoverKeys {
+    fn default() -> Self {
+        HoldoverKeys {
+            budget_s: 3600,
+            free_run_s: 86_400,
+            averaging: 64,
+            ladder: LadderKind::Off,
+            locked_class: 6,
+        }
+    }
+}
+
+impl HoldoverKeys {
+    /// `(InstanceConfig::holdover, InstanceConfig::holdover_clock_class)`.
+    pub fn instance(&self) -> (HoldoverConfig, bool) {
+        let budget = i64::from(self.budget_s) * 1_000_000_000;
+        let free = i64::from(self.free_run_s.max(self.budget_s)) * 1_000_000_000;
+        let mut ladder = match self.ladder {
+            LadderKind::G8275_1 => ClockClassLadder::g8275_1(budget, free),
+            LadderKind::Off | LadderKind::Default => {
+                ClockClassLadder::default_profile(budget, free)
+            }
+        };
+        ladder.locked = self.locked_class;
+        let cfg = HoldoverConfig {
+            budget_ns: budget,
+            averaging_samples: self.averaging.max(1),
+            ladder,
+        };
+        (cfg, self.ladder != LadderKind::Off)
     }
 }
 
@@ -624,6 +711,17 @@ impl Config {
             }
             // IEEE 1588-2019 7.6.2.5: a slave-only clock's clockClass is 255.
             self.clock.clock_quality.clock_class = 255;
+        }
+        if self.holdover.free_run_s < self.holdover.budget_s {
+            self.err(
+                errs,
+                None,
+                "holdover_free_run",
+                Problem::Inconsistent(format!(
+                    "holdover_free_run {} is shorter than holdover_budget {}: the free-running class follows the out-of-budget one; raise holdover_free_run",
+                    self.holdover.free_run_s, self.holdover.budget_s
+                )),
+            );
         }
         if !self.ports.is_empty() && self.ports.len() < 2 && self.clock_type != ClockType::Ordinary
         {

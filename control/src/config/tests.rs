@@ -364,3 +364,47 @@ fn rate_limit_keys_reach_the_fast_path_limits() {
     let err = Config::load_str(None, "[global]\ndelay_req_burst 0\n", NO).unwrap_err();
     assert!(err.to_string().contains("delay_req_burst"), "{err}");
 }
+
+#[test]
+fn holdover_keys() {
+    let c = Config::load_str(None, "[global]\n", NO).unwrap();
+    let (h, ladder) = c.holdover.instance();
+    assert!(!ladder, "off by default: the clockClass never changes");
+    assert_eq!((h.budget_ns, h.averaging_samples), (3_600_000_000_000, 64));
+    let c = Config::load_str(
+        None,
+        "[global]\nholdover_budget 600\nholdover_free_run 7200\nholdover_averaging 16\nholdover_clock_class_ladder G8275.1\nholdover_locked_clock_class 6\n",
+        NO,
+    )
+    .unwrap();
+    let (h, ladder) = c.holdover.instance();
+    assert!(ladder);
+    assert_eq!((h.budget_ns, h.averaging_samples), (600_000_000_000, 16));
+    let classes: Vec<_> = h
+        .ladder
+        .holdover
+        .iter()
+        .map(|r| (r.after_ns / 1_000_000_000, r.clock_class))
+        .collect();
+    assert_eq!(classes, [(0, 7), (600, 140), (7200, 248)]);
+    assert_eq!(h.ladder.locked, 6);
+    let e = Config::load_str(None, "[global]\nholdover_budget 0\n", NO).unwrap_err();
+    assert!(
+        e.to_string().contains("holdover_budget 0 out of range"),
+        "{e}"
+    );
+    let e = Config::load_str(
+        None,
+        "[global]\nholdover_budget 600\nholdover_free_run 60\n",
+        NO,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("holdover_free_run 60 is shorter than holdover_budget 600"),
+        "{e}"
+    );
+    let e =
+        Config::load_str(None, "[global]\nholdover_clock_class_ladder g8275.2\n", NO).unwrap_err();
+    assert!(e.to_string().contains("holdover_clock_class_ladder"), "{e}");
+}

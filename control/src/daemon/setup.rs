@@ -307,6 +307,9 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             .max(MIN_TX_TIMESTAMP_TIMEOUT);
         ic.security = cfg.security.clone();
         ic.alarms = cfg.alarms;
+        let (holdover, holdover_clock_class) = cfg.holdover.instance();
+        ic.holdover = holdover;
+        ic.holdover_clock_class = holdover_clock_class;
         let seed = (std::process::id() as u64) << 32 ^ xsk::clock_tai_ns();
         let instance = PtpInstance::new(
             ic,

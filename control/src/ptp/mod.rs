@@ -13,6 +13,7 @@
 //! poll_action() -> Option<Action>                  drain after every handle_* call
 //! handle_message_from(.., Some(source_address))    the same, naming the frame's sender
 //! poll_alarm() -> Option<Alarm>                    rogue master, grandmaster change, time jump
+//! holdover_status() -> HoldoverStatus              free-running, locked or in holdover
 //! rogue_masters() -> &[RogueMaster]                who was blocked where (status, metrics)
 //! ```
 //!
@@ -46,12 +47,19 @@
 //! [`InstanceConfig::tx_timestamp_timeout`] gets no Follow_Up and is counted in
 //! [`PortCounters::tx_timestamp_timeout`].
 //!
+//! Holdover (see `holdover`): when the clock loses its master after having been locked, it
+//! holds the averaged locked frequency (an `AdjustClock(Frequency)` action), reports it in
+//! [`PtpInstance::holdover_status`] and [`InstanceCounters`], and — if configured, on a
+//! grandmaster-capable clock — advertises a degrading clockClass while in holdover.
+//!
 //! Module layout: this file holds the configuration, the state and the public calls;
 //! `rx` handles received messages, `tx` timers and transmissions, `fsm` the port state machine
-//! and the state decision, `port` the per-port runtime state.
+//! and the state decision, `port` the per-port runtime state, `holdover` master loss and
+//! clockClass degradation.
 
 mod fsm;
 mod guard;
+mod holdover;
 mod port;
 mod rx;
 mod tx;
@@ -76,7 +84,9 @@ use crate::port::{Action, TxToken, TxTokenSource};
 use crate::profile::{Profile, C37238};
 use crate::security::rogue::RogueTable;
 use crate::security::{Alarm, AlarmConfig, RogueMaster, SecurityAssociations};
-use crate::servo::{self, Servo, ServoConfig, ServoState};
+use crate::servo::{
+    self, Holdover, HoldoverConfig, HoldoverStatus, Servo, ServoConfig, ServoState,
+};
 use crate::time::Instant;
 
 use port::{PendingTx, PortRuntime};
@@ -110,6 +120,14 @@ pub struct InstanceConfig {
     pub security: Option<Arc<SecurityAssociations>>,
     /// Alarm thresholds.
     pub alarms: AlarmConfig,
+    /// Holdover: how many locked servo outputs are averaged into the frequency held when the
+    /// master is lost, the holdover budget and the clockClass ladder (see [`holdover`]).
+    pub holdover: HoldoverConfig,
+    /// xptp `holdover_clock_class_ladder` (not `off`): a grandmaster-capable clock (gmCapable,
+    /// not slaveOnly) that loses a grandmaster whose clockClass is `holdover.ladder.locked`
+    /// or better (e.g. 6, locked to a primary reference) advertises the ladder's holdover
+    /// classes in its defaultDS while in holdover; otherwise its configured clockClass.
+    pub holdover_clock_class: bool,
 }
 
 impl InstanceConfig {
@@ -127,6 +145,8 @@ impl InstanceConfig {
             rate_ratio_window: 4,
             security: None,
             alarms: AlarmConfig::default(),
+            holdover: HoldoverConfig::default(),
+            holdover_clock_class: false,
         }
     }
 
@@ -180,6 +200,15 @@ pub struct InstanceCounters {
     pub alarms_time_jump: u64,
     /// Alarms dropped because the shell did not drain [`PtpInstance::poll_alarm`].
     pub alarms_dropped: u64,
+    /// Times the clock lost its master after having been locked and entered holdover.
+    pub holdover_entered: u64,
+    /// Times holdover ended because the clock followed a master again.
+    pub holdover_exited: u64,
+    /// Master losses while never locked: nothing learned to hold (the clock keeps whatever
+    /// frequency it had).
+    pub master_lost_unlocked: u64,
+    /// Changes of defaultDS.clockClass along the holdover ladder (each re-runs the BMCA).
+    pub clock_class_changes: u64,
 }
 
 /// The PTP Instance. See the module documentation for the calling convention.
@@ -202,6 +231,16 @@ pub struct PtpInstance {
     rogues: RogueTable,
     alarms: VecDeque<Alarm>,
     guard: guard::GuardState,
+    holdover: Holdover,
+    /// The grandmaster (identity, clockClass) at the latest locked sample.
+    locked_gm: Option<(ClockIdentity, u8)>,
+    /// The current holdover follows the clockClass ladder (it began after losing a
+    /// grandmaster at least as good as the ladder's locked class).
+    ladder_engaged: bool,
+    /// A port was SLAVE or UNCALIBRATED after the last master check.
+    had_master: bool,
+    /// The latest `now` seen by a `handle_*` call (for [`PtpInstance::holdover_status`]).
+    last_now: Instant,
 }
 
 impl fmt::Debug for PtpInstance {
@@ -239,6 +278,11 @@ impl PtpInstance {
             .collect();
         let servo = servo::build(config.servo.clock_servo, &config.servo);
         PtpInstance {
+            holdover: Holdover::new(config.holdover.clone()),
+            locked_gm: None,
+            ladder_engaged: false,
+            had_master: false,
+            last_now: Instant::ZERO,
             cfg: config,
             clock,
             ports,
@@ -293,6 +337,7 @@ impl PtpInstance {
                 false,
             );
         }
+        self.master_check(now);
     }
 
     /// The shell saw the fault on `port` go away (link up again, datapath worker back):
@@ -324,6 +369,7 @@ impl PtpInstance {
             self.clock.default_ds.priority2 = p;
         }
         self.state_decision(now);
+        self.master_check(now);
     }
 
     // ---- read access -------------------------------------------------------------------
@@ -393,6 +439,16 @@ impl PtpInstance {
     /// The servo's lock state.
     pub fn servo_state(&self) -> ServoState {
         self.servo_state
+    }
+
+    /// Holdover at the latest `now` the instance was given: free-running (never locked),
+    /// locked, or in holdover since when, at which frequency, within budget or not; its
+    /// `clock_class` is the one defaultDS holds (the ladder's only when it is engaged).
+    pub fn holdover_status(&self) -> HoldoverStatus {
+        HoldoverStatus {
+            clock_class: self.clock.default_ds.clock_quality.clock_class,
+            ..self.holdover.status(holdover::ns(self.last_now))
+        }
     }
 
     /// The configuration.

@@ -43,6 +43,18 @@ impl PtpInstance {
         rx_timestamp: i128,
         source: Option<SourceAddress>,
     ) {
+        self.rx_message(now, port, bytes, rx_timestamp, source);
+        self.master_check(now);
+    }
+
+    fn rx_message(
+        &mut self,
+        now: Instant,
+        port: u16,
+        bytes: &[u8],
+        rx_timestamp: i128,
+        source: Option<SourceAddress>,
+    ) {
         self.ensure_init(now);
         let Some(idx) = self.index(port) else {
             self.counters.unknown_port += 1;
@@ -350,11 +362,16 @@ impl PtpInstance {
         };
         let port = self.ports.get(idx).map(|p| p.number()).unwrap_or(0);
         self.watch_time(now, port, offset_ns, step, out.state);
+        let state = self.ports.get(idx).map(|p| p.bmca.ds.port_state);
         match out.action {
             ServoAction::None => {}
-            ServoAction::AdjustFrequency(ppb) => self
-                .actions
-                .push_back(Action::AdjustClock(ClockAdjustment::Frequency { ppb })),
+            ServoAction::AdjustFrequency(ppb) => {
+                if out.state == ServoState::Locked {
+                    self.note_locked_frequency(state == Some(PortState::Slave), ppb);
+                }
+                self.actions
+                    .push_back(Action::AdjustClock(ClockAdjustment::Frequency { ppb }))
+            }
             ServoAction::Step { step_ns, freq_ppb } => {
                 self.actions
                     .push_back(Action::AdjustClock(ClockAdjustment::Step {

@@ -28,6 +28,7 @@ impl PtpInstance {
             self.on_timer(now, id);
         }
         self.expire_pending(now);
+        self.master_check(now);
     }
 
     fn on_timer(&mut self, now: Instant, id: TimerId) {

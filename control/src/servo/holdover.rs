@@ -176,8 +176,9 @@ impl Holdover {
         }
     }
 
-    /// A master is back: the servo takes over again (the state becomes Locked at its first
-    /// locked sample); recent frequencies are kept.
+    /// A master is back: the servo takes over again and the state is Locked at once (the
+    /// instance decides when a master counts as regained); recent frequencies are kept, so a
+    /// loss before the next locked sample holds the same average again.
     pub fn on_master_regained(&mut self) {
         if let HoldoverState::Holdover { .. } = self.state {
             self.state = HoldoverState::Locked;

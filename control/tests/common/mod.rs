@@ -109,6 +109,10 @@ pub struct Net {
     pub default_delay: u64,
     /// Delay of General messages (Follow_Up, Announce, Delay_Resp ...), when set.
     pub general_delay: Option<u64>,
+    /// Extra delay of event messages (Sync, Delay_Req ...), uniform in `0..=jitter` ns, from a
+    /// seeded generator (0: none).
+    pub jitter: u64,
+    jitter_state: u64,
     queue: BinaryHeap<Reverse<(u64, u64)>>,
     events: HashMap<u64, Ev>,
     seq: u64,
@@ -127,6 +131,8 @@ impl Net {
             delay: HashMap::new(),
             default_delay,
             general_delay: None,
+            jitter: 0,
+            jitter_state: 0x9E37_79B9_7F4A_7C15,
             queue: BinaryHeap::new(),
             events: HashMap::new(),
             seq: 0,
@@ -280,6 +286,11 @@ impl Net {
                             (MessageClass::General, Some(g)) => g,
                             _ => *self.delay.get(&(n, m)).unwrap_or(&self.default_delay),
                         };
+                        let d = if class == MessageClass::Event && self.jitter > 0 {
+                            d + self.next_jitter()
+                        } else {
+                            d
+                        };
                         self.push(
                             t + d,
                             Ev::Deliver {
@@ -304,6 +315,16 @@ impl Net {
                 Action::PortStateChanged(c) => self.nodes[n].log.push(c.to_string()),
             }
         }
+    }
+
+    fn next_jitter(&mut self) -> u64 {
+        // xorshift64: deterministic, good enough for delay noise.
+        let mut x = self.jitter_state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter_state = x;
+        x % (self.jitter + 1)
     }
 
     /// Local-clock error of node `a` relative to node `b` now.
