@@ -393,3 +393,23 @@ fn udp_checksum_field_round_trips_verbatim_when_not_the_computed_one() {
     // L2 frames have no UDP checksum.
     assert_eq!(FrameRepr::parse(&l2_frame()).unwrap().udp_checksum, None);
 }
+
+/// Regression (wire_frame fuzz target): a UDPv4 Announce whose reserved octets are non-zero and
+/// whose stored checksum is wrong for the received octets but right once emit has zeroed them.
+/// parse used to keep the checksum (it did not verify) and the re-parse of the emitted frame
+/// dropped it (now it verified), so parse(emit(parse(x))) != parse(x).
+#[test]
+fn udp_checksum_decision_is_stable_across_normalising_emit() {
+    let x: &[u8] = &[
+        1, 0, 94, 0, 1, 129, 70, 122, 15, 38, 139, 139, 8, 0, 69, 0, 0, 92, 7, 108, 64, 0, 1, 17,
+        134, 86, 10, 76, 0, 1, 224, 2, 1, 129, 1, 64, 1, 64, 0, 72, 236, 40, 11, 2, 0, 64, 0, 0, 0,
+        0, 0, 0, 0, 0, 161, 161, 161, 161, 161, 161, 161, 161, 161, 161, 161, 161, 161, 0, 0, 0, 0,
+        0, 0, 0, 0, 70, 122, 15, 255, 254, 1, 0, 38, 138, 133, 0, 1, 0, 5, 0, 254, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 37, 0, 100, 248, 254, 255, 255, 128, 70, 122, 15, 255, 254, 38, 139, 139, 0, 0,
+        160,
+    ];
+    let r = FrameRepr::parse(x).unwrap();
+    let again = FrameRepr::parse(&r.emit().unwrap()).unwrap();
+    assert_eq!(again, r);
+    assert_eq!(again.emit().unwrap(), r.emit().unwrap());
+}
