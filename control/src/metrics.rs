@@ -521,18 +521,9 @@ impl MetricsServer {
         listener
             .set_nonblocking(true)
             .map_err(|e| io_err("set_nonblocking", e))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("xptp-metrics".into())
-                .spawn(move || {
-                    // It serves an already bound socket: it needs no capability.
-                    xptp_datapath::worker::drop_thread_capabilities();
-                    serve(&listener, &hub, &stop)
-                })
-                .map_err(|e| io_err("spawning the thread", e))?
-        };
+        let (stop, thread) =
+            crate::status::spawn_server("xptp-metrics", move |stop| serve(&listener, &hub, stop))
+                .map_err(|e| io_err("spawning the thread", e))?;
         Ok(MetricsServer {
             addr,
             stop,

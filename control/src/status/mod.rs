@@ -341,6 +341,25 @@ pub fn port_state_code(s: crate::port::state::PortState) -> u8 {
     }
 }
 
+/// Starts a server thread `name` running `serve(stop)` until the returned flag is set. The
+/// thread serves a socket bound before it starts, so it first drops its capabilities
+/// (capabilities are per thread: the daemon's later drop would not reach it). Shared by the
+/// status socket and the metrics endpoint.
+pub(crate) fn spawn_server(
+    name: &str,
+    serve: impl FnOnce(&AtomicBool) + Send + 'static,
+) -> std::io::Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            xptp_datapath::worker::drop_thread_capabilities();
+            serve(&flag)
+        })?;
+    Ok((stop, thread))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,18 +77,9 @@ impl StatusServer {
         listener
             .set_nonblocking(true)
             .map_err(|e| io_err("set_nonblocking", e))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("xptp-status".into())
-                .spawn(move || {
-                    // It serves an already bound socket: it needs no capability.
-                    xptp_datapath::worker::drop_thread_capabilities();
-                    serve(&listener, &hub, &stop)
-                })
-                .map_err(|e| io_err("spawning the thread", e))?
-        };
+        let (stop, thread) =
+            super::spawn_server("xptp-status", move |stop| serve(&listener, &hub, stop))
+                .map_err(|e| io_err("spawning the thread", e))?;
         Ok(StatusServer {
             path: path.to_owned(),
             stop,
