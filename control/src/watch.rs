@@ -120,6 +120,7 @@ pub fn watch(
         core: opts.core,
         idle: IdlePolicy::YieldAfter(64),
         drop_capabilities: false,
+        rt_priority: None,
     };
     let handle = worker::spawn("xptp-watch", cfg, vec![sock], link.clone(), ToControl)
         .map_err(WatchError::Worker)?;

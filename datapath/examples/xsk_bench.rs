@@ -97,6 +97,7 @@ fn main() {
                     IdlePolicy::BusyPoll
                 },
                 drop_capabilities: false,
+                rt_priority: None,
             },
             vec![sock],
             link.clone(),

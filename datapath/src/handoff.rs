@@ -7,7 +7,8 @@
 //! about rings, sockets or PTP semantics; the worker fills messages, control drains them.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crossbeam::queue::ArrayQueue;
 use crossbeam::utils::CachePadded;
@@ -324,8 +325,11 @@ pub struct Link {
     pub rx_up: Lane<RxMessage>,
     /// Worker → control: TX timestamp reports.
     pub tx_reports_up: Lane<TxReport>,
-    /// Control → worker: transmit requests.
+    /// Control → worker: transmit requests. Push with [`Link::send_down`], which wakes a
+    /// sleeping worker.
     pub tx_down: Lane<TxRequest>,
+    /// Wakes a worker that sleeps while idle when a transmit request arrives.
+    pub doorbell: Doorbell,
 }
 
 impl Link {
@@ -335,7 +339,101 @@ impl Link {
             rx_up: Lane::new(cfg.rx_up),
             tx_reports_up: Lane::new(cfg.tx_reports_up),
             tx_down: Lane::new(cfg.tx_down),
+            doorbell: Doorbell::new(),
         }
+    }
+
+    /// Queues a transmit request for the worker and wakes it if it sleeps; false (counted as a
+    /// lane drop) when the lane is full.
+    #[inline]
+    pub fn send_down(&self, req: TxRequest) -> bool {
+        let ok = self.tx_down.push(req);
+        if ok {
+            self.doorbell.ring();
+        }
+        ok
+    }
+}
+
+/// A worker's wake-up: an eventfd it waits on while asleep, rung by control after queueing a
+/// transmit request. Without an eventfd (creation failed) a sleeping worker still wakes on its
+/// sleep timeout; [`Doorbell::available`] says which.
+#[derive(Debug)]
+pub struct Doorbell {
+    fd: Option<OwnedFd>,
+    asleep: CachePadded<AtomicBool>,
+    rung: CachePadded<AtomicU64>,
+}
+
+impl Default for Doorbell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Doorbell {
+    /// Creates the eventfd (non-blocking, close-on-exec).
+    pub fn new() -> Self {
+        let fd = rustix::event::eventfd(
+            0,
+            rustix::event::EventfdFlags::NONBLOCK | rustix::event::EventfdFlags::CLOEXEC,
+        )
+        .ok();
+        Doorbell {
+            fd,
+            asleep: CachePadded::new(AtomicBool::new(false)),
+            rung: CachePadded::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Whether the eventfd exists.
+    pub fn available(&self) -> bool {
+        self.fd.is_some()
+    }
+
+    /// The eventfd, for the worker's epoll set.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.fd.as_ref().map(|f| f.as_fd())
+    }
+
+    /// Wakes the worker if it said it is going to sleep. Called after the item is queued.
+    #[inline]
+    pub fn ring(&self) {
+        // SeqCst pairs with the worker's SeqCst store in `going_to_sleep` followed by its
+        // re-check of the lane: either the worker sees the queued item, or this load sees
+        // `asleep` and writes the eventfd (whose count persists until the worker reads it).
+        if self.asleep.load(Ordering::SeqCst) {
+            if let Some(fd) = &self.fd {
+                let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+                // Relaxed: a statistic.
+                self.rung.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The worker announces that it will sleep; it must re-check its lanes afterwards.
+    #[inline]
+    pub fn going_to_sleep(&self) {
+        // SeqCst: see `ring`.
+        self.asleep.store(true, Ordering::SeqCst);
+    }
+
+    /// The worker is awake again: clears the flag and the eventfd's count.
+    #[inline]
+    pub fn awake(&self) {
+        // Relaxed: only the worker reads this flag's transitions back; a ring that races with
+        // this store at worst writes the eventfd once more, which the next sleep drains.
+        self.asleep.store(false, Ordering::Relaxed);
+        if let Some(fd) = &self.fd {
+            let mut buf = [0u8; 8];
+            let _ = rustix::io::read(fd, &mut buf);
+        }
+    }
+
+    /// Wake-ups written so far.
+    pub fn rung(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.rung.load(Ordering::Relaxed)
     }
 }
 

@@ -93,12 +93,23 @@ pub struct WorkerCounters {
     pub tx_kick_errors: Counter,
     /// TX reports dropped because the report lane was full.
     pub tx_report_queue_full: Counter,
+    /// Event messages sent through the kernel-timestamp socket (stamped at driver transmit).
+    pub tx_kernel_stamped: Counter,
+    /// Event messages the kernel-timestamp socket refused (sent through the ring instead).
+    pub tx_stamp_send_errors: Counter,
+    /// Event messages reported with their pre-send reading: the kernel stamp did not come
+    /// back in time.
+    pub tx_stamp_fallbacks: Counter,
     /// Frames handled on this core by the decision hook (answered or forwarded).
     pub rx_fast_handled: Counter,
     /// Frames the hook sent (replies, forwarded copies) enqueued on a TX ring.
     pub fast_tx_enqueued: Counter,
     /// Frames the hook sent that could not be enqueued (unknown port, no free frame, too long).
     pub fast_tx_dropped: Counter,
+    /// Idle sleeps ([`IdlePolicy::SleepAfter`]).
+    pub sleeps: Counter,
+    /// Forced rests of a real-time worker after [`BUSY_BUDGET_NS`] without an idle sleep.
+    pub forced_rests: Counter,
 }
 
 /// A plain copy of [`WorkerCounters`] for display and assertions.
@@ -126,9 +137,14 @@ pub struct CounterSnapshot {
     pub tx_ring_full: u64,
     pub tx_kick_errors: u64,
     pub tx_report_queue_full: u64,
+    pub tx_kernel_stamped: u64,
+    pub tx_stamp_send_errors: u64,
+    pub tx_stamp_fallbacks: u64,
     pub rx_fast_handled: u64,
     pub fast_tx_enqueued: u64,
     pub fast_tx_dropped: u64,
+    pub sleeps: u64,
+    pub forced_rests: u64,
 }
 
 impl WorkerCounters {
@@ -156,9 +172,14 @@ impl WorkerCounters {
             tx_ring_full: self.tx_ring_full.get(),
             tx_kick_errors: self.tx_kick_errors.get(),
             tx_report_queue_full: self.tx_report_queue_full.get(),
+            tx_kernel_stamped: self.tx_kernel_stamped.get(),
+            tx_stamp_send_errors: self.tx_stamp_send_errors.get(),
+            tx_stamp_fallbacks: self.tx_stamp_fallbacks.get(),
             rx_fast_handled: self.rx_fast_handled.get(),
             fast_tx_enqueued: self.fast_tx_enqueued.get(),
             fast_tx_dropped: self.fast_tx_dropped.get(),
+            sleeps: self.sleeps.get(),
+            forced_rests: self.forced_rests.get(),
         }
     }
 }
@@ -326,9 +347,26 @@ pub enum IdlePolicy {
     /// Spin (lowest latency; the core is dedicated).
     #[default]
     BusyPoll,
-    /// `sched_yield` after this many empty passes (shared cores, tests).
+    /// `sched_yield` after this many empty passes (tests).
     YieldAfter(u32),
+    /// After this many empty passes, sleep in `epoll_wait` on the sockets' RX rings and the
+    /// link's doorbell (at most [`SLEEP_MAX_NS`]) until a frame or a transmit request comes:
+    /// for cores shared with other work, where a spinning thread is descheduled for whole
+    /// time slices while a sleeping one is woken (and, with a real-time priority, run) as
+    /// soon as the kernel hands it a frame.
+    SleepAfter(u32),
 }
+
+/// Longest sleep of an [`IdlePolicy::SleepAfter`] worker: its periodic work (fast-path timers,
+/// Pdelay_Req of a P2P transparent clock) runs at least this often.
+pub const SLEEP_MAX_NS: u64 = 1_000_000;
+
+/// A worker with a real-time priority sleeps for [`FORCED_REST_NS`] after this long without
+/// an idle sleep (busy-polling, or a flood), so that it cannot starve the rest of its core
+/// (control, softirqs, per-CPU kernel threads) of CPU.
+pub const BUSY_BUDGET_NS: u64 = 2_000_000;
+/// See [`BUSY_BUDGET_NS`]: about 5 % of the core.
+pub const FORCED_REST_NS: u64 = 100_000;
 
 /// Worker settings.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -341,6 +379,28 @@ pub struct WorkerConfig {
     /// worker needs none: it only touches rings it already owns and kicks with `sendto`).
     /// Capabilities are per thread on Linux, so the daemon's privilege drop cannot reach it.
     pub drop_capabilities: bool,
+    /// Run the worker thread under SCHED_FIFO with this priority (1–99); `None` keeps the
+    /// normal policy. Failure (no CAP_SYS_NICE, RLIMIT_RTPRIO) is reported in
+    /// [`WorkerHandle::realtime`], not fatal.
+    pub rt_priority: Option<u8>,
+}
+
+/// Puts the calling thread under SCHED_FIFO at `prio`.
+fn set_realtime(prio: u8) -> Result<u8, String> {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    use thread_priority::{ScheduleParams, ThreadPriority};
+    let policy = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+    let p = ThreadPriority::from_posix(ScheduleParams {
+        sched_priority: i32::from(prio),
+    });
+    set_thread_priority_and_policy(thread_native_id(), p, policy)
+        .map(|()| prio)
+        .map_err(|e| {
+            format!("SCHED_FIFO {prio} refused ({e:?}): needs CAP_SYS_NICE or RLIMIT_RTPRIO; running at normal priority")
+        })
 }
 
 /// Values of a worker's run flag. The loop reads the flag once per pass (as it always had to
@@ -359,10 +419,17 @@ pub struct WorkerHandle {
     counters: Arc<CachePadded<WorkerCounters>>,
     link: Arc<Link>,
     pinned: bool,
+    realtime: Option<Result<u8, String>>,
     thread: Option<JoinHandle<Vec<XskSocket>>>,
 }
 
 impl WorkerHandle {
+    /// The real-time priority the worker runs at, or why it could not get it; `None` when
+    /// none was asked for.
+    pub fn realtime(&self) -> Option<&Result<u8, String>> {
+        self.realtime.as_ref()
+    }
+
     /// The worker's counters.
     pub fn counters(&self) -> &WorkerCounters {
         &self.counters
@@ -452,10 +519,13 @@ pub fn spawn<D: Decide>(
                 let pinned = cfg
                     .core
                     .is_some_and(|id| core_affinity::set_for_current(core_affinity::CoreId { id }));
+                // Before the capability drop: SCHED_FIFO needs CAP_SYS_NICE.
+                let rt = cfg.rt_priority.map(set_realtime);
+                let realtime = matches!(rt, Some(Ok(_)));
                 if cfg.drop_capabilities {
                     drop_thread_capabilities();
                 }
-                let _ = pin_tx.send(pinned);
+                let _ = pin_tx.send((pinned, rt));
                 let mut w = Worker {
                     sockets,
                     link,
@@ -464,16 +534,17 @@ pub fn spawn<D: Decide>(
                     outbox: Outbox::new(OUTBOX_CAP),
                     last_tick: 0,
                 };
-                w.run(&stop, cfg.idle);
+                w.run(&stop, cfg.idle, realtime);
                 w.sockets
             })?
     };
-    let pinned = pin_rx.recv().unwrap_or(false);
+    let (pinned, realtime) = pin_rx.recv().unwrap_or((false, None));
     Ok(WorkerHandle {
         stop,
         counters,
         link,
         pinned,
+        realtime,
         thread: Some(thread),
     })
 }
@@ -536,8 +607,13 @@ impl<D: Decide> Worker<D> {
         &self.sockets
     }
 
-    fn run(&mut self, stop: &AtomicU8, idle: IdlePolicy) {
+    fn run(&mut self, stop: &AtomicU8, idle: IdlePolicy, realtime: bool) {
         let mut empty = 0u32;
+        let mut sleeper = match idle {
+            IdlePolicy::SleepAfter(_) => Sleeper::new(&self.sockets, &self.link),
+            _ => None,
+        };
+        let mut busy_since = clock_tai_ns();
         loop {
             // Acquire: pairs with the Release stores in WorkerHandle.
             match stop.load(Ordering::Acquire) {
@@ -549,6 +625,17 @@ impl<D: Decide> Worker<D> {
                 EXIT => return,
                 _ => break,
             }
+            if realtime {
+                // A real-time worker that has not slept for BUSY_BUDGET_NS (spinning, or a
+                // flood) rests briefly, leaving its core to the rest of the system (control,
+                // softirqs, per-CPU kernel threads) about 5 % of the time.
+                let now = clock_tai_ns();
+                if now.saturating_sub(busy_since) > BUSY_BUDGET_NS {
+                    self.counters.forced_rests.inc();
+                    std::thread::sleep(std::time::Duration::from_nanos(FORCED_REST_NS));
+                    busy_since = clock_tai_ns();
+                }
+            }
             if self.pass() == 0 {
                 empty = empty.saturating_add(1);
                 match idle {
@@ -556,6 +643,15 @@ impl<D: Decide> Worker<D> {
                     IdlePolicy::YieldAfter(n) => {
                         if empty >= n {
                             std::thread::yield_now();
+                        } else {
+                            core::hint::spin_loop();
+                        }
+                    }
+                    IdlePolicy::SleepAfter(n) => {
+                        if empty >= n {
+                            self.sleep(sleeper.as_mut());
+                            empty = 0;
+                            busy_since = clock_tai_ns();
                         } else {
                             core::hint::spin_loop();
                         }
@@ -571,6 +667,26 @@ impl<D: Decide> Worker<D> {
                 break;
             }
         }
+    }
+
+    /// Sleeps until a frame arrives on a socket, control rings the doorbell, or
+    /// [`SLEEP_MAX_NS`] passes (without an epoll set: just that long).
+    fn sleep(&mut self, sleeper: Option<&mut Sleeper>) {
+        let c = &**self.counters;
+        let db = &self.link.doorbell;
+        db.going_to_sleep();
+        // Re-check after announcing the sleep (see Doorbell::ring): a request queued before
+        // the announcement is seen here, one queued after it rings the eventfd.
+        if !self.link.tx_down.is_empty() {
+            db.awake();
+            return;
+        }
+        c.sleeps.inc();
+        match sleeper {
+            Some(s) => s.wait(),
+            None => std::thread::sleep(std::time::Duration::from_nanos(SLEEP_MAX_NS)),
+        }
+        db.awake();
     }
 
     /// One pass over every socket: TX requests from control first (they have priority over
@@ -660,6 +776,9 @@ impl<D: Decide> Worker<D> {
                 c.fill_ring_shortfall.add(ev.fill_shortfall);
                 c.tx_ring_full.add(ev.tx_ring_full);
                 c.tx_kick_errors.add(ev.kick_errors);
+                c.tx_kernel_stamped.add(ev.stamp.sent);
+                c.tx_stamp_send_errors.add(ev.stamp.send_errors);
+                c.tx_stamp_fallbacks.add(ev.stamp.fallbacks);
             }
             // Completions may have produced frames (two-step Follow_Ups): send them now.
             if outbox.is_empty() || round == 1 {
@@ -675,6 +794,54 @@ impl<D: Decide> Worker<D> {
             drain_outbox(c, &mut self.sockets, decide, outbox);
         }
         work
+    }
+}
+
+/// The epoll set a sleeping worker waits on: every socket's RX ring and the doorbell.
+struct Sleeper {
+    epoll: std::os::fd::OwnedFd,
+    events: [rustix::event::epoll::Event; 8],
+}
+
+impl Sleeper {
+    fn new(sockets: &[XskSocket], link: &Link) -> Option<Self> {
+        use rustix::event::epoll;
+        let ep = epoll::create(epoll::CreateFlags::CLOEXEC).ok()?;
+        for (i, s) in sockets.iter().enumerate() {
+            epoll::add(
+                &ep,
+                s.as_fd(),
+                epoll::EventData::new_u64(i as u64),
+                epoll::EventFlags::IN,
+            )
+            .ok()?;
+        }
+        if let Some(fd) = link.doorbell.fd() {
+            epoll::add(
+                &ep,
+                fd,
+                epoll::EventData::new_u64(u64::MAX),
+                epoll::EventFlags::IN,
+            )
+            .ok()?;
+        }
+        let ev = epoll::Event {
+            flags: epoll::EventFlags::empty(),
+            data: epoll::EventData::new_u64(0),
+        };
+        Some(Sleeper {
+            epoll: ep,
+            events: [ev; 8],
+        })
+    }
+
+    fn wait(&mut self) {
+        let t = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: SLEEP_MAX_NS as _,
+        };
+        // EINTR or any other error: wake up and make a pass, as after a timeout.
+        let _ = rustix::event::epoll::wait(&self.epoll, &mut self.events[..], Some(&t));
     }
 }
 

@@ -28,6 +28,9 @@ use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 use crate::handoff::{PortId, Transport, TxDropReason, TxOutcome, TxToken};
 
+mod stamp;
+pub use stamp::{Stamp, StampError, StampEvents, StampSocket, PENDING_CAP, STAMP_TIMEOUT_NS};
+
 /// Errors setting up an AF_XDP socket. Each names the cause and the usual fix.
 #[derive(Debug, thiserror::Error)]
 pub enum XskError {
@@ -108,6 +111,10 @@ pub struct XskConfig {
     pub zero_copy: ZeroCopyPolicy,
     /// Ask for NIC TX timestamps through AF_XDP TX metadata where available.
     pub want_hw_tx_timestamps: bool,
+    /// Without NIC TX timestamps, send event messages through an `AF_PACKET` socket with
+    /// kernel software TX timestamps (the driver-transmit stamp ptp4l's software mode gets)
+    /// instead of stamping them with CLOCK_TAI before the AF_XDP kick.
+    pub kernel_tx_timestamps: bool,
 }
 
 impl Default for XskConfig {
@@ -119,6 +126,7 @@ impl Default for XskConfig {
             batch: 64,
             zero_copy: ZeroCopyPolicy::Try,
             want_hw_tx_timestamps: true,
+            kernel_tx_timestamps: true,
         }
     }
 }
@@ -477,6 +485,41 @@ fn ethtool_channels(ifname: &str) -> io::Result<EthtoolChannels> {
 struct TxSlot {
     token: TxToken,
     sw_tai_ns: u64,
+    /// The patch hook has already run on this frame (it must not run twice: corrections add).
+    patched: bool,
+}
+
+/// The software TX timestamp of event messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxSwTs {
+    /// The NIC stamps them ([`TxHwTs::Enabled`]); software stamps are not used.
+    NotNeeded,
+    /// Sent through an `AF_PACKET` socket: the kernel's software stamp at the driver's transmit
+    /// (`SO_TIMESTAMPING`), as ptp4l's `time_stamping software` gets.
+    Kernel,
+    /// CLOCK_TAI read immediately before the AF_XDP kick, with the reason the kernel stamp is
+    /// not used.
+    PreKick(String),
+}
+
+impl TxSwTs {
+    /// A short description for logs and status.
+    pub fn describe(&self) -> String {
+        match self {
+            TxSwTs::NotNeeded => "NIC".into(),
+            TxSwTs::Kernel => "kernel software (SO_TIMESTAMPING at driver transmit)".into(),
+            TxSwTs::PreKick(why) => format!("CLOCK_TAI before the AF_XDP kick ({why})"),
+        }
+    }
+}
+
+/// Whether `frame` (Ethernet onwards) carries a PTP event message (IEEE 1588-2019 Table 36:
+/// messageType 0–7), i.e. one whose transmission needs a timestamp.
+pub fn is_event_frame(frame: &[u8]) -> bool {
+    let Ok(f) = crate::wire::frame::parse(frame) else {
+        return false;
+    };
+    f.payload(frame).first().is_some_and(|b| b & 0x0f < 8)
 }
 
 /// What the socket reports to control's status view.
@@ -494,6 +537,8 @@ pub struct XskStatus {
     pub zero_copy_error: Option<String>,
     /// NIC TX timestamps in use, or why not.
     pub tx_hw_ts: TxHwTs,
+    /// Where event messages get their software TX timestamp when there is no NIC one.
+    pub tx_sw_ts: TxSwTs,
     /// UMEM frames serving RX.
     pub rx_frames: u32,
     /// UMEM frames serving TX.
@@ -509,6 +554,8 @@ pub struct RingEvents {
     pub tx_ring_full: u64,
     /// Kick (`sendto`) errors other than the transient EAGAIN/EBUSY/ENOBUFS/ENETDOWN.
     pub kick_errors: u64,
+    /// The kernel-timestamp socket's counters.
+    pub stamp: StampEvents,
 }
 
 /// One AF_XDP socket with its UMEM and rings. See the module documentation.
@@ -529,6 +576,9 @@ pub struct XskSocket {
     comp_scratch: Vec<FrameDesc>,
     tx_meta_len: usize,
     events: RingEvents,
+    stamp: Option<StampSocket<TxToken>>,
+    /// Frames sent through `stamp` that are to be reported without waiting (table full).
+    stamp_ready: Vec<(TxToken, u64)>,
 }
 
 impl std::fmt::Debug for XskSocket {
@@ -679,6 +729,17 @@ impl XskSocket {
             TxHwTs::Enabled { meta_len } => meta_len,
             TxHwTs::Unavailable(_) => 0,
         };
+        let (stamp, tx_sw_ts) = match (&tx_hw_ts, cfg.kernel_tx_timestamps) {
+            (TxHwTs::Enabled { .. }, _) => (None, TxSwTs::NotNeeded),
+            (_, false) => (
+                None,
+                TxSwTs::PreKick("kernel TX timestamps not requested".into()),
+            ),
+            (_, true) => match StampSocket::open(ifname) {
+                Ok(s) => (Some(s), TxSwTs::Kernel),
+                Err(e) => (None, TxSwTs::PreKick(e.to_string())),
+            },
+        };
         let frame_shift = cfg.frame_size.trailing_zeros();
         let mut tx_free = Vec::with_capacity(tx_n);
         tx_free.extend(tx_descs);
@@ -691,6 +752,7 @@ impl XskSocket {
                 mode,
                 zero_copy_error,
                 tx_hw_ts,
+                tx_sw_ts,
                 rx_frames: rx_n as u32,
                 tx_frames: tx_n as u32,
             },
@@ -708,6 +770,8 @@ impl XskSocket {
             comp_scratch: vec![FrameDesc::default(); cfg.batch],
             tx_meta_len,
             events: RingEvents::default(),
+            stamp,
+            stamp_ready: Vec::with_capacity(tx_n),
         })
     }
 
@@ -735,7 +799,11 @@ impl XskSocket {
 
     /// Ring events since the last call (and resets them).
     pub fn take_events(&mut self) -> RingEvents {
-        core::mem::take(&mut self.events)
+        let mut ev = core::mem::take(&mut self.events);
+        if let Some(st) = self.stamp.as_mut() {
+            ev.stamp = st.take_events();
+        }
+        ev
     }
 
     /// The kernel's statistics for this socket (a syscall: not for the hot loop).
@@ -837,7 +905,41 @@ impl XskSocket {
             );
             self.tx_free.push(*desc);
         }
-        n
+        n + self.poll_stamps(&mut f)
+    }
+
+    /// Reports frames sent through the kernel-timestamp socket whose stamp came back (or timed
+    /// out, or was never awaited).
+    fn poll_stamps<F: FnMut(TxToken, TxOutcome)>(&mut self, f: &mut F) -> usize {
+        let mut n = 0;
+        for (token, pre) in self.stamp_ready.drain(..) {
+            f(
+                token,
+                TxOutcome::Sent {
+                    sw_tai_ns: pre,
+                    hw_ns: None,
+                },
+            );
+            n += 1;
+        }
+        let Some(st) = self.stamp.as_mut() else {
+            return n;
+        };
+        if st.pending() == 0 {
+            return n;
+        }
+        n + st.poll(clock_tai_ns(), |token, stamp| {
+            let sw_tai_ns = match stamp {
+                Stamp::Kernel(t) | Stamp::PreSend(t) => t,
+            };
+            f(
+                token,
+                TxOutcome::Sent {
+                    sw_tai_ns,
+                    hw_ns: None,
+                },
+            );
+        })
     }
 
     fn meta_before(&self, desc: &FrameDesc, len: usize) -> Option<[u8; TX_META_LEN]> {
@@ -900,6 +1002,7 @@ impl XskSocket {
             *slot = TxSlot {
                 token,
                 sw_tai_ns: 0,
+                patched: false,
             };
         }
         self.tx_pending.push(desc);
@@ -919,6 +1022,62 @@ impl XskSocket {
     /// right before the kick.
     #[inline]
     pub fn flush_tx_with<F: FnMut(TxToken, &mut [u8], u64)>(&mut self, mut patch: F) -> usize {
+        let via_socket = self.send_events_via_socket(&mut patch);
+        via_socket + self.flush_ring_with(patch)
+    }
+
+    /// Sends the pending event messages through the kernel-timestamp socket (when there is
+    /// one), each patched right before its send with the CLOCK_TAI reading that is its
+    /// fallback stamp; the UMEM frame is free again at once (the kernel copied it). A frame
+    /// the socket refuses stays pending for the ring. Returns how many were sent.
+    fn send_events_via_socket<F: FnMut(TxToken, &mut [u8], u64)>(
+        &mut self,
+        patch: &mut F,
+    ) -> usize {
+        let Some(st) = self.stamp.as_mut() else {
+            return 0;
+        };
+        if self.tx_pending.is_empty() {
+            return 0;
+        }
+        let frame_shift = self.frame_shift;
+        let umem = &self.umem;
+        let slots = &mut self.tx_slots;
+        let tx_free = &mut self.tx_free;
+        let ready = &mut self.stamp_ready;
+        let mut sent = 0;
+        self.tx_pending.retain_mut(|d| {
+            let idx = d.addr() >> frame_shift;
+            let Some(slot) = slots.get_mut(idx) else {
+                return true;
+            };
+            // SAFETY: the frame was written by `enqueue_tx` and is not yet on the TX ring, so
+            // this socket is its only user.
+            let mut data = unsafe { umem.data_mut(d) };
+            if !is_event_frame(data.contents()) {
+                return true;
+            }
+            let pre = clock_tai_ns();
+            if !slot.patched {
+                patch(slot.token, data.contents_mut(), pre);
+                slot.patched = true;
+            }
+            match st.send(data.contents(), slot.token, pre) {
+                Ok(awaited) => {
+                    if !awaited {
+                        ready.push((slot.token, pre));
+                    }
+                    tx_free.push(*d);
+                    sent += 1;
+                    false
+                }
+                Err(_) => true,
+            }
+        });
+        sent
+    }
+
+    fn flush_ring_with<F: FnMut(TxToken, &mut [u8], u64)>(&mut self, mut patch: F) -> usize {
         let n = self.tx_pending.len();
         if n == 0 {
             // Copy mode moves only a bounded batch per kick: while frames are on the ring but
@@ -943,15 +1102,17 @@ impl XskSocket {
         let frame_shift = self.frame_shift;
         if let Some(batch) = self.tx_pending.get_mut(..room) {
             for d in batch.iter_mut() {
-                let token = self
-                    .tx_slots
-                    .get(d.addr() >> frame_shift)
-                    .map(|s| s.token)
-                    .unwrap_or_default();
+                let Some(slot) = self.tx_slots.get_mut(d.addr() >> frame_shift) else {
+                    continue;
+                };
+                if slot.patched {
+                    continue;
+                }
+                slot.patched = true;
                 // SAFETY: the frame was written by `enqueue_tx` and is not yet on the TX ring,
                 // so this socket is its only user.
                 let mut data = unsafe { self.umem.data_mut(d) };
-                patch(token, data.contents_mut(), now);
+                patch(slot.token, data.contents_mut(), now);
             }
         }
         let Some(batch) = self.tx_pending.get(..room) else {

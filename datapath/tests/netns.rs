@@ -80,6 +80,13 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
             "the zero-copy attempt's failure is reported"
         );
         assert!(matches!(st.tx_hw_ts, TxHwTs::Unavailable(_)));
+        // veth has no NIC TX timestamps: event messages are stamped by the kernel at the
+        // driver's transmit, through the port's AF_PACKET stamp socket.
+        assert_eq!(
+            st.tx_sw_ts,
+            xptp_datapath::xsk::TxSwTs::Kernel,
+            "kernel software TX timestamps in use on veth"
+        );
         steering
             .register_xsk(0, sock.as_fd())
             .expect("register the socket in the XSKMAP");
@@ -95,14 +102,18 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
             "xsk-test",
             WorkerConfig {
                 core: None,
-                idle: IdlePolicy::YieldAfter(64),
+                // The shared-core policy of `xptp run`: sleep in epoll when idle, woken by
+                // frames and by the doorbell that `Link::send_down` rings.
+                idle: IdlePolicy::SleepAfter(64),
                 drop_capabilities: false,
+                rt_priority: Some(40),
             },
             vec![sock],
             link.clone(),
             ToControl,
         )
         .expect("spawn worker");
+        assert_eq!(w.realtime(), Some(&Ok(40)), "root gets SCHED_FIFO");
 
         // A non-PTP UDP echo service in namespace a.
         let echo = UdpSocket::bind("10.77.0.1:7777").unwrap();
@@ -238,18 +249,29 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
         assert_eq!(reply, b"not ptp");
         echo_thread.join().unwrap();
 
-        // ---- TX through the ring, captured in namespace b.
+        // ---- TX, captured in namespace b: three general messages (Follow_Up) through the
+        // ring, then two event messages (Sync, Delay_Req) through the kernel-timestamp socket.
         let (ready_tx, ready_rx) = mpsc::channel();
-        let frames: Vec<Vec<u8>> = (0..3u32)
+        let frames: Vec<Vec<u8>> = (0..5u32)
             .map(|i| {
-                let mut payload = ptp_payload(0x8, i as u16, 0x7E57_0000 + i);
+                let msg_type = match i {
+                    3 => 0x0, // Sync
+                    4 => 0x1, // Delay_Req
+                    _ => 0x8, // Follow_Up
+                };
+                let mut payload = ptp_payload(msg_type, i as u16, 0x7E57_0000 + i);
                 if i == 2 {
                     // A longer frame: a TLV-sized tail before the marker.
                     let tail = payload.split_off(40);
                     payload.extend_from_slice(&[0xAB; 200]);
                     payload.extend_from_slice(&tail);
                 }
-                l2_frame(PTP_MCAST_MAC, MAC_A, (i == 1).then_some(10), &payload)
+                l2_frame(
+                    PTP_MCAST_MAC,
+                    MAC_A,
+                    (i == 1 || i == 4).then_some(10),
+                    &payload,
+                )
             })
             .collect();
         let expected = frames.clone();
@@ -273,7 +295,7 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
             ready_rx.recv().unwrap();
             let t0 = clock_tai_ns();
             for (i, f) in frames.iter().enumerate() {
-                assert!(link.tx_down.push(TxRequest {
+                assert!(link.send_down(TxRequest {
                     port: 7,
                     token: TxToken(100 + i as u64),
                     frame: FrameBuf::from_slice(f).unwrap(),
@@ -300,7 +322,7 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
                 }
             }
             // A request for a port this worker does not serve is answered, not lost.
-            link.tx_down.push(TxRequest {
+            link.send_down(TxRequest {
                 port: 99,
                 token: TxToken(999),
                 frame: FrameBuf::from_slice(&frames[0]).unwrap(),
@@ -333,6 +355,22 @@ fn veth_steering_rx_timestamps_tx_and_kernel_traffic() {
         assert_eq!(c.tx_requests, frames.len() as u64 + 1);
         assert_eq!(c.tx_frames, frames.len() as u64);
         assert_eq!(c.tx_completed, frames.len() as u64);
+        // veth has no NIC TX timestamps: the two event messages were stamped by the kernel
+        // at the driver's transmit, none fell back to the pre-send reading.
+        assert!(
+            c.sleeps > 0,
+            "the idle worker slept between the test's steps"
+        );
+        assert!(
+            link.doorbell.rung() > 0,
+            "TX requests rang the sleeping worker's doorbell"
+        );
+        assert_eq!(
+            c.tx_kernel_stamped, 2,
+            "Sync and Delay_Req went through the stamp socket"
+        );
+        assert_eq!(c.tx_stamp_send_errors, 0);
+        assert_eq!(c.tx_stamp_fallbacks, 0);
         assert_eq!(c.tx_unknown_port, 1);
         assert_eq!(link.rx_up.dropped() + link.tx_reports_up.dropped(), 0);
         let k = steering.counters().expect("XDP program counters");

@@ -81,6 +81,10 @@ fn start_xptp_tc(c: &Chain, mode: TcMode) -> Running {
         };
     }
     let mut o = RunOptions::new(&["tc0", "tc1"], cfg);
+    // What `xptp run` does on shared cores (no --cores): sleep in epoll when idle, woken by
+    // the kernel as a frame arrives, under SCHED_FIFO so that the wake-up preempts other work.
+    o.idle = xptp_datapath::worker::IdlePolicy::SleepAfter(64);
+    o.rt_priority = Some(xptp_control::daemon::DEFAULT_WORKER_RT_PRIORITY);
     if mode == TcMode::P2p {
         o.log_min_pdelay_req_interval = Some(-2);
     }

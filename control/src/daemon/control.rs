@@ -642,7 +642,7 @@ impl Control {
             token: DpToken(id),
             frame,
         };
-        if !dp.link().tx_down.push(req) {
+        if !dp.link().send_down(req) {
             self.shell.tx_lane_full += 1;
             return;
         }

@@ -74,6 +74,45 @@ pub enum XdpModeArg {
     Skb,
 }
 
+/// `--worker-idle`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum WorkerIdleArg {
+    /// Spin: lowest latency on a dedicated (isolated) core.
+    Busy,
+    /// Sleep in epoll until the next frame or transmit request: for cores shared with other
+    /// work, where a spinning worker loses whole time slices to the scheduler.
+    Sleep,
+}
+
+/// Default SCHED_FIFO priority of sleeping datapath workers (ptp4l is commonly run under
+/// `chrt -f` at a similar level).
+pub const DEFAULT_WORKER_RT_PRIORITY: u8 = 40;
+
+impl RunArgs {
+    /// The workers' idle policy and real-time priority: `--worker-idle` (default: busy with
+    /// `--cores`, sleep without) and `--worker-rt-priority` (default: 40 for sleeping workers,
+    /// none for busy ones; 0 = none).
+    pub fn worker_sched(&self) -> (xptp_datapath::worker::IdlePolicy, Option<u8>) {
+        use xptp_datapath::worker::IdlePolicy;
+        let idle = self.worker_idle.unwrap_or(if self.cores.is_some() {
+            WorkerIdleArg::Busy
+        } else {
+            WorkerIdleArg::Sleep
+        });
+        let policy = match idle {
+            WorkerIdleArg::Busy => IdlePolicy::BusyPoll,
+            WorkerIdleArg::Sleep => IdlePolicy::SleepAfter(64),
+        };
+        let rt = match (self.worker_rt_priority, idle) {
+            (Some(0), _) => None,
+            (Some(p), _) => Some(p),
+            (None, WorkerIdleArg::Sleep) => Some(DEFAULT_WORKER_RT_PRIORITY),
+            (None, WorkerIdleArg::Busy) => None,
+        };
+        (policy, rt)
+    }
+}
+
 /// `xptp run` options: ptp4l's command line plus xptp's own.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct RunArgs {
@@ -129,6 +168,16 @@ pub struct RunArgs {
     /// worker for all ports.
     #[arg(long, value_name = "LIST", value_parser = parse_cores)]
     pub cores: Option<Cores>,
+    /// What an idle datapath worker does: `busy` spins (the default with --cores), `sleep`
+    /// waits in epoll for the next frame or transmit request (the default without).
+    #[arg(long, value_enum)]
+    pub worker_idle: Option<WorkerIdleArg>,
+    /// SCHED_FIFO priority of the datapath workers, 1-99, or 0 for normal scheduling (default:
+    /// 40 for sleeping workers, 0 for busy ones). A sleeping worker preempts other work the
+    /// moment a frame arrives; a real-time worker that has not slept for 2 ms (spinning, or
+    /// under a flood) rests 100 us, leaving its core to others about 5 % of the time.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub worker_rt_priority: Option<u8>,
     /// The clock to discipline (clock_source): phc, virtual or system (CLOCK_REALTIME,
     /// changes the machine's time).
     #[arg(long, value_enum)]

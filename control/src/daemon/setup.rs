@@ -13,7 +13,6 @@ use xptp_datapath::fastpath::config::{
 use xptp_datapath::fastpath::run::{self as fprun, Datapath, DatapathOptions, PortIface, Running};
 use xptp_datapath::handoff::PortId;
 use xptp_datapath::wire::ClockIdentity;
-use xptp_datapath::worker::IdlePolicy;
 use xptp_datapath::xsk::{self, XskConfig};
 use xptp_ebpf::{preflight, AttachMode};
 
@@ -243,9 +242,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         let mut o =
             fprun::RunOptions::new(&ifaces.iter().map(String::as_str).collect::<Vec<_>>(), fp);
         o.core = cores.first().copied();
-        if o.core.is_some() {
-            o.idle = IdlePolicy::BusyPoll;
-        }
+        (o.idle, o.rt_priority) = args.worker_sched();
         if mode == TcMode::P2p {
             o.log_min_pdelay_req_interval = cfg
                 .ports
@@ -288,9 +285,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 })
                 .collect();
             o.core = cores.get(g).copied();
-            if o.core.is_some() {
-                o.idle = IdlePolicy::BusyPoll;
-            }
+            (o.idle, o.rt_priority) = args.worker_sched();
             o.attach_mode = attach_mode;
             o.want_hw_ts = want_hw;
             o.name = format!("xptp-dp{g}");
@@ -356,6 +351,21 @@ fn log_datapath(g: usize, dp: &Datapath) {
             "datapath: XDP steering attached, AF_XDP socket on queue {}",
             s.queue_id
         );
+        match (&s.tx_hw_ts, &s.tx_sw_ts) {
+            (xsk::TxHwTs::Enabled { .. }, _) => {
+                tracing::info!(ifname = %a.ifname, "TX timestamps: NIC (AF_XDP TX metadata)")
+            }
+            (xsk::TxHwTs::Unavailable(why), xsk::TxSwTs::Kernel) => tracing::info!(
+                ifname = %a.ifname,
+                "TX timestamps of event messages: {} (no NIC stamp: {why})",
+                s.tx_sw_ts.describe()
+            ),
+            (xsk::TxHwTs::Unavailable(why), sw) => tracing::warn!(
+                ifname = %a.ifname,
+                "TX timestamps of event messages: {} (no NIC stamp: {why}); measured delays carry the kick's latency",
+                sw.describe()
+            ),
+        }
         if let Some(why) = &a.hw_ts_fallback {
             tracing::warn!(
                 ifname = %a.ifname,
@@ -371,5 +381,15 @@ fn log_datapath(g: usize, dp: &Datapath) {
             Err(e) => tracing::warn!(ifname = %a.ifname, "cannot read the RX queue count: {e}"),
         }
     }
-    tracing::info!(worker = g, pinned = dp.pinned(), "datapath worker running");
+    match dp.realtime() {
+        Some(Ok(p)) => tracing::info!(
+            worker = g,
+            pinned = dp.pinned(),
+            "datapath worker running (SCHED_FIFO {p})"
+        ),
+        Some(Err(why)) => {
+            tracing::warn!(worker = g, pinned = dp.pinned(), "datapath worker: {why}")
+        }
+        None => tracing::info!(worker = g, pinned = dp.pinned(), "datapath worker running"),
+    }
 }

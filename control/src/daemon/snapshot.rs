@@ -87,7 +87,9 @@ fn datapath_facts(dps: &[&Datapath], n_ports: usize) -> Vec<DatapathStatus> {
                 hw_ts_fallback: a.hw_ts_fallback.clone(),
                 tx_timestamps: match &s.tx_hw_ts {
                     TxHwTs::Enabled { .. } => "hardware".into(),
-                    TxHwTs::Unavailable(why) => format!("software ({why})"),
+                    TxHwTs::Unavailable(why) => {
+                        format!("software: {} (no NIC stamp: {why})", s.tx_sw_ts.describe())
+                    }
                 },
                 uncovered_queues: uncovered,
             };
@@ -120,9 +122,14 @@ fn worker_counters(s: &CounterSnapshot) -> BTreeMap<String, u64> {
         tx_ring_full,
         tx_kick_errors,
         tx_report_queue_full,
+        tx_kernel_stamped,
+        tx_stamp_send_errors,
+        tx_stamp_fallbacks,
         rx_fast_handled,
         fast_tx_enqueued,
         fast_tx_dropped,
+        sleeps,
+        forced_rests,
     } = *s;
     [
         ("loops", loops),
@@ -146,9 +153,14 @@ fn worker_counters(s: &CounterSnapshot) -> BTreeMap<String, u64> {
         ("tx_ring_full", tx_ring_full),
         ("tx_kick_errors", tx_kick_errors),
         ("tx_report_queue_full", tx_report_queue_full),
+        ("tx_kernel_stamped", tx_kernel_stamped),
+        ("tx_stamp_send_errors", tx_stamp_send_errors),
+        ("tx_stamp_fallbacks", tx_stamp_fallbacks),
         ("rx_fast_handled", rx_fast_handled),
         ("fast_tx_enqueued", fast_tx_enqueued),
         ("fast_tx_dropped", fast_tx_dropped),
+        ("sleeps", sleeps),
+        ("forced_rests", forced_rests),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

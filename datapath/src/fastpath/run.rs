@@ -73,6 +73,8 @@ pub struct RunOptions {
     pub core: Option<usize>,
     /// Worker idle policy.
     pub idle: IdlePolicy,
+    /// SCHED_FIFO priority of the worker thread ([`WorkerConfig::rt_priority`]).
+    pub rt_priority: Option<u8>,
     /// For P2P ports: send Pdelay_Req at 2^this seconds and feed meanLinkDelay to the worker.
     pub log_min_pdelay_req_interval: Option<i8>,
     /// Start the built-in minimal control thread (true), or leave the worker's [`Link`] to
@@ -89,6 +91,7 @@ impl RunOptions {
             cfg,
             core: None,
             idle: IdlePolicy::YieldAfter(64),
+            rt_priority: None,
             log_min_pdelay_req_interval: None,
             control_thread: true,
         }
@@ -166,6 +169,8 @@ pub struct DatapathOptions {
     /// The worker thread drops all its capabilities once started (see
     /// [`WorkerConfig::drop_capabilities`]); the daemon sets it.
     pub drop_worker_capabilities: bool,
+    /// SCHED_FIFO priority of the worker thread ([`WorkerConfig::rt_priority`]).
+    pub rt_priority: Option<u8>,
 }
 
 impl DatapathOptions {
@@ -193,6 +198,7 @@ impl DatapathOptions {
             },
             name: "xptp-fastpath".into(),
             drop_worker_capabilities: false,
+            rt_priority: None,
         }
     }
 }
@@ -273,6 +279,11 @@ impl Datapath {
     /// Whether the worker thread is pinned to its core.
     pub fn pinned(&self) -> bool {
         self.worker.as_ref().is_some_and(|w| w.pinned())
+    }
+
+    /// The worker's real-time priority, or why it has none (`None`: not asked for).
+    pub fn realtime(&self) -> Option<Result<u8, String>> {
+        self.worker.as_ref().and_then(|w| w.realtime().cloned())
     }
 
     /// What each XDP attach ended up as, in port order.
@@ -370,6 +381,7 @@ pub fn stand_up(opts: DatapathOptions) -> Result<Datapath, RunError> {
             core: opts.core,
             idle: opts.idle,
             drop_capabilities: opts.drop_worker_capabilities,
+            rt_priority: opts.rt_priority,
         },
         sockets,
         link.clone(),
@@ -485,6 +497,7 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     let mut d = DatapathOptions::new(&opts.ifaces, opts.cfg);
     d.core = opts.core;
     d.idle = opts.idle;
+    d.rt_priority = opts.rt_priority;
     let dp = stand_up(d)?;
     let stop = Arc::new(AtomicBool::new(false));
     let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
@@ -589,7 +602,7 @@ fn control_loop(
                         };
                     }
                     if let Ok(f) = pdelay_req_frame(&cfg, pc, seq) {
-                        let _ = link.tx_down.push(TxRequest {
+                        let _ = link.send_down(TxRequest {
                             port: i as PortId,
                             token: TxToken(i as u64),
                             frame: f,
