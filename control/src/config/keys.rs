@@ -287,6 +287,10 @@ pub const KEYS: &[KeyDef] = &[
     kx("grandmaster_block", P, BOOL, "0"),
     kx("acceptable_master_table", P, Ty::Str, ""),
     kx("time_jump_threshold", G, int(0, I32_MAX), "100000"),
+    // Management over the network (crate::mgmt::network): answer pmc -2/-4/-6 GETs arriving on
+    // PTP ports. Off by default: ptp4l always answers, but a GET reveals the clock's state to
+    // any host on the segment. SET and COMMAND over the network are always refused.
+    kx("network_management", G, BOOL, "0"),
     // Flood protection in the fast path (token buckets, one per port and one per requester
     // sourcePortIdentity, for each message class). `*_rate_limit` is messages per second
     // (0 = no limit), `*_burst` the messages accepted back to back. What a bucket refuses is

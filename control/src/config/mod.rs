@@ -214,6 +214,9 @@ pub struct Config {
     pub uds_address: PathBuf,
     /// `uds_ro_address`: the read-only management socket.
     pub uds_ro_address: PathBuf,
+    /// `network_management` (xptp): answer management messages that arrive on PTP ports
+    /// (`pmc -2/-4/-6`, GET only). Off by default.
+    pub network_management: crate::mgmt::network::NetworkManagementConfig,
     /// Logging keys.
     pub log: LogConfig,
     /// Description keys.
@@ -257,6 +260,7 @@ impl Default for Config {
             rate_limits: xptp_datapath::fastpath::RateLimits::DEFAULT,
             uds_address: PathBuf::from("/var/run/ptp4l"),
             uds_ro_address: PathBuf::from("/var/run/ptp4lro"),
+            network_management: crate::mgmt::network::NetworkManagementConfig::default(),
             log: LogConfig::default(),
             description: ClockDescription::default(),
             sa_file: None,

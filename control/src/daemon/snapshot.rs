@@ -252,6 +252,8 @@ pub struct Sources<'a> {
     pub shell: ShellCounters,
     /// Management socket counters.
     pub management: Option<&'a crate::mgmt::uds::UdsCounters>,
+    /// Management-over-the-network counters.
+    pub network_management: Option<&'a super::management::NetworkManagementCounters>,
     /// Per port mean link delay measured outside the instance (transparent clock).
     pub tc_link_delay_ns: Vec<Option<i64>>,
 }
@@ -581,6 +583,9 @@ impl Observer {
                 "management_ignored".into(),
                 m.ignored.values().copied().sum(),
             );
+        }
+        if let Some(n) = src.network_management {
+            control.extend(n.named());
         }
         if sh.clock_errors > 0 {
             alarms.push(format!(
