@@ -6,19 +6,13 @@
 //! (skips without root, fails under XPTP_REQUIRE_ROOT=1).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use xptp_tests::golden::xptp_binary;
 use xptp_tests::linuxptp::{parse_pmc_output, PmcResponse};
 use xptp_tests::netns::{leftover_namespaces_of_this_process, require_root, Lab, Netns};
-use xptp_tests::xptp_run::XptpRun;
-
-fn clock_identity_of(mac: &str) -> String {
-    let h: Vec<&str> = mac.split(':').collect();
-    format!("{}{}{}.fffe.{}{}{}", h[0], h[1], h[2], h[3], h[4], h[5]).to_lowercase()
-}
+use xptp_tests::xptp_run::{clock_identity_of, XptpRun};
 
 /// `pmc FLAG -i eth0 -b 0 CMDS...` inside `ns`: (parsed answers, raw stdout).
 fn pmc_net(ns: &Netns, flag: &str, ifname: &str, cmds: &[&str]) -> (Vec<PmcResponse>, String) {
@@ -68,25 +62,11 @@ fn current_ds_from_port_1(ns: &Netns, flag: &str, ifname: &str, ours: &str) -> P
     cur
 }
 
-fn status_json(bin: &Path, socket: &Path) -> Value {
-    let out = Command::new(bin)
-        .args(["status", "--json", "-s"])
-        .arg(socket)
-        .output()
-        .expect("run xptp status");
-    assert!(
-        out.status.success(),
-        "xptp status: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
 /// Waits until the status document's control counter `name` reaches `at_least`.
-fn wait_counter(bin: &Path, socket: &Path, name: &str, at_least: u64) -> Value {
+fn wait_counter(bin: &Path, xptp: &XptpRun, name: &str, at_least: u64) -> Value {
     let start = Instant::now();
     loop {
-        let v = status_json(bin, socket);
+        let v = xptp.status_json(bin).unwrap();
         if v["control"][name].as_u64().unwrap_or(0) >= at_least {
             return v;
         }
@@ -165,7 +145,7 @@ fn pmc_over_the_network_is_answered_only_when_switched_on() {
         Some("128"),
         "SET must not apply:\n{text}"
     );
-    let v = wait_counter(&bin, &xptp.uds(), "network_management_refused", 1);
+    let v = wait_counter(&bin, &xptp, "network_management_refused", 1);
     println!("{:#}", v["control"]);
     assert_eq!(v["clock"]["priority1"], 128);
     assert!(
@@ -202,7 +182,7 @@ fn pmc_over_the_network_is_answered_only_when_switched_on() {
         r.is_empty(),
         "answered with network_management off:\n{text}"
     );
-    let v = wait_counter(&bin, &xptp.uds(), "network_management_ignored_disabled", 2);
+    let v = wait_counter(&bin, &xptp, "network_management_ignored_disabled", 2);
     assert_eq!(v["control"]["network_management_answered"], 0);
     assert!(
         xptp.log_text().contains("network_management is off"),

@@ -19,7 +19,7 @@ use serde_json::Value;
 use xptp_tests::golden::xptp_binary;
 use xptp_tests::linuxptp::{DelayMechanism, PortState, Ptp4l, Ptp4lConfig, Transport};
 use xptp_tests::netns::{leftover_namespaces_of_this_process, require_root, Lab, Netns};
-use xptp_tests::xptp_run::XptpRun;
+use xptp_tests::xptp_run::{XptpRun, VIRTUAL_SLAVE_ARGS};
 
 type Exposition = openmetrics_parser::MetricsExposition<OpenMetricsType, OpenMetricsValue>;
 
@@ -363,32 +363,10 @@ fn status_and_metrics_of_a_slave() {
         .wait_for_state(PortState::Master, Duration::from_secs(10))
         .unwrap();
     let metrics_addr = "127.0.0.1:19185";
-    let mut xptp = XptpRun::spawn(
-        &x.ns,
-        &bin,
-        &[
-            "-i",
-            &x.ifname,
-            "-2",
-            "-E",
-            "-S",
-            "-s",
-            "-m",
-            "--clock",
-            "virtual",
-            "--virtual-offset-ns",
-            "50000",
-            "--virtual-truth",
-            "realtime",
-            "--set",
-            "pi_proportional_scale=0.7",
-            "--set",
-            "pi_integral_scale=0.3",
-            "--metrics",
-            metrics_addr,
-        ],
-    )
-    .unwrap();
+    let mut args = vec!["-i", &x.ifname, "-2", "-E", "-S", "-s", "-m"];
+    args.extend_from_slice(VIRTUAL_SLAVE_ARGS);
+    args.extend_from_slice(&["--metrics", metrics_addr]);
+    let mut xptp = XptpRun::spawn(&x.ns, &bin, &args).unwrap();
     xptp.wait_for_line("to SLAVE on", Duration::from_secs(15))
         .unwrap();
     let mid = master
