@@ -9,6 +9,7 @@
 //! MANAGEMENT_ERROR_STATUS. Needs root and the `xptp` binary (skips without root, fails under
 //! XPTP_REQUIRE_ROOT=1).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -292,4 +293,84 @@ fn pmc_reads_and_sets_a_running_slave() {
         "namespaces left behind: {left:?}"
     );
     println!("wall time {:?}", started.elapsed());
+}
+
+/// Without any socket setting, `xptp run` listens at xptp's defaults (`/var/run/xptp`, the
+/// read-only `/var/run/xptp.ro`, the status socket `/var/run/xptp.status`), `xptp status`
+/// finds it without `-s`, `pmc -u -s /var/run/xptp` reads it, and everything is removed at
+/// exit. Skipped when another xptp daemon already answers there (the paths are shared by
+/// every namespace).
+#[test]
+fn default_socket_paths_are_found_without_flags() {
+    use std::os::unix::fs::PermissionsExt;
+    if !require_root() {
+        return;
+    }
+    let Some(bin) = xptp_binary() else {
+        panic!("the xptp binary is not built: run `cargo build -p xptp-control --bin xptp` (or set XPTP_BIN)");
+    };
+    let (rw, ro, status) = (
+        Path::new("/var/run/xptp"),
+        Path::new("/var/run/xptp.ro"),
+        Path::new("/var/run/xptp.status"),
+    );
+    let probe = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    if probe.connect(rw).is_ok() {
+        eprintln!(
+            "skipping: an xptp daemon already listens at {}",
+            rw.display()
+        );
+        return;
+    }
+    let lab = Lab::pair("pmcdef").expect("build lab");
+    let x = lab.node(0);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("xptp.log");
+    let mut proc =
+        x.ns.spawn_logged(
+            &bin.to_string_lossy(),
+            &[
+                "run", "-i", &x.ifname, "-2", "-S", "-m", "--clock", "virtual",
+            ],
+            &log,
+        )
+        .unwrap();
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(
+        "xptp run to open its status socket",
+        Duration::from_secs(10),
+        || text().contains("status (xptp status").then_some(()),
+    );
+    let out = Command::new(&bin)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xptp status without -s: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        text()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = clock_identity_of(&x.mac);
+    assert_eq!(v["clock"]["clock_identity"], ours.as_str());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(rw), mode(ro), mode(status)), (0o600, 0o666, 0o666));
+    let out = Command::new("pmc")
+        .args(["-u", "-b", "0", "-s", "/var/run/xptp", "-i"])
+        .arg(dir.path().join("pmc.sock"))
+        .arg("GET DEFAULT_DATA_SET")
+        .output()
+        .unwrap();
+    let r = parse_pmc_output(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        r.first().and_then(|a| a.get("clockIdentity")),
+        Some(ours.as_str()),
+        "{r:?}"
+    );
+    let st = proc.stop_with(rustix::process::Signal::TERM, Duration::from_secs(5));
+    assert!(st.success(), "{st}\n{}", text());
+    for p in [rw, ro, status] {
+        assert!(!p.exists(), "{} left behind", p.display());
+    }
 }

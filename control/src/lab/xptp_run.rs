@@ -97,7 +97,7 @@ impl XptpRun {
                 source,
             })?;
         let log = dir.path().join("xptp.log");
-        // Management sockets in the temporary directory: the default /var/run/ptp4l is shared
+        // Management sockets in the temporary directory: the default /var/run/xptp is shared
         // by every namespace (and by any ptp4l on the host).
         let uds = format!("uds_address={}", dir.path().join("xptp.sock").display());
         let uds_ro = format!(

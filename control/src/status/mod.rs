@@ -407,8 +407,8 @@ mod tests {
     #[test]
     fn status_path_sits_next_to_the_management_socket() {
         assert_eq!(
-            default_status_path(Path::new("/var/run/ptp4l")),
-            PathBuf::from("/var/run/ptp4l.status")
+            default_status_path(Path::new("/var/run/xptp")),
+            PathBuf::from("/var/run/xptp.status")
         );
     }
 }
