@@ -259,6 +259,7 @@ fn run_transparent(
                 shell: ShellCounters::default(),
                 management: None,
                 network_management: None,
+                security: None,
                 tc_link_delay_ns: (0..show.nets.len())
                     .map(|p| running.mean_link_delay_ns(p as PortId))
                     .collect(),
@@ -448,6 +449,7 @@ impl Control {
     /// Publishes a status snapshot (`xptp status`, metrics).
     fn publish_status(&self) {
         let dps: Vec<&Datapath> = self.dps.iter().collect();
+        let security = self.security_snapshot();
         self.observer.publish(&Sources {
             cfg: &self.cfg,
             clock: &self.clock,
@@ -459,6 +461,7 @@ impl Control {
             shell: self.shell,
             management: Some(self.uds.counters()),
             network_management: Some(&self.net_mgmt),
+            security: Some(&security),
             tc_link_delay_ns: Vec::new(),
         });
     }

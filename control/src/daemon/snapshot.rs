@@ -252,6 +252,8 @@ pub struct Sources<'a> {
     pub shell: ShellCounters,
     /// Management socket counters.
     pub management: Option<&'a crate::mgmt::uds::UdsCounters>,
+    /// Rogue masters and alarms (none for a transparent clock).
+    pub security: Option<&'a super::alarms::SecuritySnapshot>,
     /// Management-over-the-network counters.
     pub network_management: Option<&'a super::management::NetworkManagementCounters>,
     /// Per port mean link delay measured outside the instance (transparent clock).
@@ -594,6 +596,18 @@ impl Observer {
             ));
         }
 
+        let security = match src.security {
+            Some(sec) => {
+                alarms.extend(sec.alarm_lines());
+                sec.to_status(|p| {
+                    src.nets
+                        .get(usize::from(p.saturating_sub(1)))
+                        .map(|n| n.ifname.clone())
+                        .unwrap_or_default()
+                })
+            }
+            None => crate::status::SecurityStatus::default(),
+        };
         Status {
             format: STATUS_FORMAT,
             version: env!("CARGO_PKG_VERSION").into(),
@@ -605,6 +619,7 @@ impl Observer {
             control,
             alarms,
             histograms: self.histograms.clone(),
+            security,
         }
     }
 }
