@@ -1,4 +1,4 @@
-//! Management over the network: the real linuxptp `pmc -2` / `pmc -4` in one namespace against
+//! Management over the network: the real linuxptp `pmc -2` / `-4` / `-6` in one namespace against
 //! `xptp run` in another, over the veth between them. With `network_management 1` xptp
 //! answers GETs (from its PTP port's identity), refuses SET with MANAGEMENT_ERROR_STATUS (and
 //! the value stays), and counts both; with the switch at its default (off) pmc gets no answer at all
@@ -162,10 +162,12 @@ fn pmc_over_the_network_is_answered_only_when_switched_on() {
     );
     assert!(xptp.stop().success(), "{}", xptp.log_text());
 
-    // UDPv4, switched on.
-    let mut xptp = spawn(&bin, &x.ns, &x.ifname, "-4", true);
-    current_ds_from_port_1(&c.ns, "-4", &c.ifname, &ours);
-    assert!(xptp.stop().success(), "{}", xptp.log_text());
+    // UDPv4 and UDPv6, switched on.
+    for flag in ["-4", "-6"] {
+        let mut xptp = spawn(&bin, &x.ns, &x.ifname, flag, true);
+        current_ds_from_port_1(&c.ns, flag, &c.ifname, &ours);
+        assert!(xptp.stop().success(), "{}", xptp.log_text());
+    }
 
     // L2, switch at its default: no answer (pmc times out), counted as ignored.
     let mut xptp = spawn(&bin, &x.ns, &x.ifname, "-2", false);
