@@ -51,6 +51,12 @@ pub const METRIC_NAMES: &[&str] = &[
     "xptp_grandmaster_info",
     "xptp_virtual_clock_true_error_ns",
     "xptp_alarms",
+    "xptp_alarms_raised",
+    "xptp_rogue_masters",
+    "xptp_rogue_masters_evicted",
+    "xptp_rogue_frames",
+    "xptp_rogue_master_info",
+    "xptp_rogue_last_seen_seconds",
     "xptp_port_state",
     "xptp_port_info",
     "xptp_port_mean_delay_ns",
@@ -123,8 +129,12 @@ fn counters(
     }
     let mut m = e.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (l, v) in samples {
-        m.encode_family(l)?
-            .encode_counter::<NoLabelSet, u64, u64>(v, None)?;
+        if l.is_empty() {
+            m.encode_counter::<NoLabelSet, u64, u64>(v, None)?;
+        } else {
+            m.encode_family(l)?
+                .encode_counter::<NoLabelSet, u64, u64>(v, None)?;
+        }
     }
     Ok(())
 }
@@ -254,6 +264,7 @@ impl Collector for SnapshotCollector {
             "Active alarms (see `xptp status`)",
             &[(none(), s.alarms.len() as i64)],
         )?;
+        security(&mut e, &s.security, !transparent)?;
 
         let pl = |p: &crate::status::PortStatus| -> Labels {
             vec![
@@ -465,6 +476,91 @@ impl Collector for SnapshotCollector {
         )?;
         Ok(())
     }
+}
+
+/// The rogue-master and alarm families. Their cardinality is bounded: one series per entry
+/// of the rogue table (at most [`crate::security::ROGUE_CAPACITY`] senders, times three
+/// message types for `xptp_rogue_frames`) and one per alarm kind.
+fn security(
+    e: &mut DescriptorEncoder<'_>,
+    sec: &crate::status::SecurityStatus,
+    has_instance: bool,
+) -> Result<(), std::fmt::Error> {
+    counters(
+        e,
+        "xptp_alarms_raised",
+        "Alarms raised since start by kind (rogue_master, grandmaster_changed, time_jump; dropped: lost to a full queue)",
+        &sec.alarm_counts
+            .iter()
+            .map(|(k, v)| (vec![("kind", k.clone())], *v))
+            .collect::<Vec<_>>(),
+    )?;
+    if has_instance {
+        gauges(
+            e,
+            "xptp_rogue_masters",
+            "Senders currently in the rogue-master table (seen leading on a grandmaster_block port)",
+            &[(Labels::new(), sec.rogue_masters.len() as i64)],
+        )?;
+        counters(
+            e,
+            "xptp_rogue_masters_evicted",
+            "Rogue-master table entries pushed out by newer rogues",
+            &[(Labels::new(), sec.rogue_masters_evicted)],
+        )?;
+    }
+    let rl = |r: &crate::status::RogueMasterStatus| -> Labels {
+        vec![
+            ("port", r.port.to_string()),
+            ("interface", r.interface.clone()),
+            ("identity", r.identity.clone()),
+        ]
+    };
+    counters(
+        e,
+        "xptp_rogue_frames",
+        "Frames dropped from each rogue master by grandmaster_block, by message type",
+        &sec.rogue_masters
+            .iter()
+            .flat_map(|r| {
+                r.frames.iter().map(move |(t, v)| {
+                    let mut l = rl(r);
+                    l.push(("type", t.clone()));
+                    (l, *v)
+                })
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    gauges(
+        e,
+        "xptp_rogue_master_info",
+        "Each rogue master: its latest source address and the grandmaster and priority1 it announced (value 1)",
+        &sec.rogue_masters
+            .iter()
+            .map(|r| {
+                let mut l = rl(r);
+                let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+                l.extend([
+                    ("address", or_empty(&r.address)),
+                    ("grandmaster_identity", or_empty(&r.grandmaster_identity)),
+                    (
+                        "priority1",
+                        r.priority1.map(|p| p.to_string()).unwrap_or_default(),
+                    ),
+                ]);
+                (l, 1i64)
+            })
+            .collect::<Vec<_>>(),
+    )?;
+    gauges(
+        e,
+        "xptp_rogue_last_seen_seconds",
+        "Seconds since each rogue master was last seen",
+        &sec.rogue_masters
+            .iter()
+            .map(|r| (rl(r), r.last_seen_ago_s))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The OpenMetrics text of one snapshot (ends with `# EOF`).
@@ -710,6 +806,7 @@ mod tests {
                 HistogramStatus::new("xptp_pdelay_turnaround_seconds", Some(1), &[1e-6]),
             ],
             control: [("clock_errors".to_owned(), 0)].into_iter().collect(),
+            security: crate::status::table::tests::security_sample(),
             ..Status::default()
         }
     }
@@ -747,6 +844,19 @@ mod tests {
             o => panic!("{o:?}"),
         }
         assert!(text.contains("xptp_servo_state 2\n"), "{text}");
+        assert!(text.contains("xptp_rogue_masters 1\n"), "{text}");
+        assert!(
+            text.contains("xptp_rogue_masters_evicted_total 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"xptp_rogue_frames_total{port="2",interface="eth1",identity="020000.fffe.000050-1",type="Sync"} 5"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"xptp_alarms_raised_total{kind="rogue_master"} 1"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"xptp_rx_total{port="1",interface="eth0",type="SYNC"} 40"#),
             "{text}"

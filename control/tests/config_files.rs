@@ -94,7 +94,29 @@ fn linuxptp_default_cfg_parses_to_linuxptp_defaults() {
     // The one value default.cfg sets away from ptp4l's built-in default ("").
     assert_eq!(c.description.user_description, ";");
     d.description.user_description = ";".into();
-    assert_eq!(c, d, "default.cfg must mean the built-in defaults");
+    // xptp's management socket defaults to /var/run/xptp; a file that names ptp4l's socket
+    // gets ptp4l's, with the read-only socket beside it.
+    assert_eq!(d.uds_address, Path::new("/var/run/xptp"));
+    assert_eq!(d.uds_ro_address, Path::new("/var/run/xptp.ro"));
+    assert_eq!(c.uds_address, Path::new("/var/run/ptp4l"));
+    assert_eq!(c.uds_ro_address, Path::new("/var/run/ptp4l.ro"));
+    d.uds_address = c.uds_address.clone();
+    d.uds_ro_address = c.uds_ro_address.clone();
+    assert_eq!(
+        c, d,
+        "default.cfg must otherwise mean the built-in defaults"
+    );
+    // uds_ro_address set explicitly wins.
+    let e = Config::load_str(
+        None,
+        "[global]\nuds_address /tmp/a\nuds_ro_address /tmp/b\n",
+        NO,
+    )
+    .unwrap();
+    assert_eq!(
+        (e.uds_address.as_path(), e.uds_ro_address.as_path()),
+        (Path::new("/tmp/a"), Path::new("/tmp/b"))
+    );
 }
 
 /// The key table against ptp4l 3.1.1's, as measured from the binary (keys.txt).

@@ -13,12 +13,15 @@
 //! - [`golden`]: byte-exact round trips and field-by-field comparison of `xptp decode` with
 //!   tshark.
 //! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
+//! - [`scrape`]: `xptp run --metrics` scraped inside a namespace and read through a strict
+//!   OpenMetrics parser.
 //! - [`sim`]: the deterministic discrete-event network simulator (seeded oscillators, links,
 //!   timestamping noise, transparent clocks) that drives the sans-IO core in simulated time.
 
 pub mod fixtures;
 pub mod fuzz_corpus;
 pub mod golden;
+pub mod scrape;
 pub mod sim;
 pub mod tshark;
 

@@ -5,14 +5,20 @@
 //! priority1 (50). Port 2 has `grandmaster_block 1`: R's Announce/Sync/Follow_Up are dropped
 //! and reported. Without the block the BC would select R and, as master on S1, hand it to P.
 //! Asserted: the BC and P keep A; the BC logs a `rogue_master` alarm naming R's identity and
-//! MAC, and lists R at exit. Needs root and the `xptp` binary.
+//! MAC, shows R in `xptp status` (JSON: identity, MAC, port, counts, first/last seen, the
+//! alarm; and the table) and in its metrics (parsed: `xptp_rogue_frames_total`,
+//! `xptp_rogue_master_info`, `xptp_alarms_raised_total`), and lists R at exit. Needs root and
+//! the `xptp` binary.
 
 use std::time::{Duration, Instant};
 
 use xptp_tests::golden::xptp_binary;
 use xptp_tests::linuxptp::{DelayMechanism, PortState, Ptp4l, Ptp4lConfig, Transport};
 use xptp_tests::netns::{require_root, veth, Lab, Netns};
+use xptp_tests::scrape::{scrape, try_value, value};
 use xptp_tests::xptp_run::XptpRun;
+
+const METRICS: &str = "127.0.0.1:19187";
 
 fn current_gm(text: &str) -> Option<String> {
     text.lines().rev().find_map(|l| {
@@ -74,6 +80,8 @@ fn rogue_grandmaster_on_blocked_port_is_dropped_and_reported() {
             "virtual",
             "--virtual-truth",
             "realtime",
+            "--metrics",
+            METRICS,
         ],
     )
     .unwrap();
@@ -130,6 +138,83 @@ fn rogue_grandmaster_on_blocked_port_is_dropped_and_reported() {
         "the downstream slave left A"
     );
     assert_eq!(slave.port_state().unwrap(), PortState::Slave);
+
+    // Status: the rogue with its identity, address, port and counts, and the alarm.
+    let v = xptp.status_json(&bin).unwrap();
+    let sec = &v["security"];
+    println!("{sec:#}");
+    let rogues = sec["rogue_masters"].as_array().unwrap();
+    assert_eq!(rogues.len(), 1, "{sec:#}");
+    let r = &rogues[0];
+    let r_port_id = r["identity"].as_str().unwrap();
+    assert!(r_port_id.starts_with(&format!("{id_r}-")), "{r:#}");
+    assert_eq!(r["port"], 2);
+    assert_eq!(r["interface"], "eth1");
+    assert_eq!(r["address"], r_mac.as_str());
+    assert_eq!(r["grandmaster_identity"], id_r.as_str());
+    assert_eq!(r["priority1"], 50);
+    let (ann, total) = (
+        r["frames"]["Announce"].as_u64().unwrap(),
+        r["total"].as_u64().unwrap(),
+    );
+    assert!(ann >= 4 && total >= ann, "{r:#}");
+    assert!(r["frames"]["Sync"].as_u64().unwrap() > 0, "{r:#}");
+    let (first, last) = (
+        r["first_seen_ago_s"].as_f64().unwrap(),
+        r["last_seen_ago_s"].as_f64().unwrap(),
+    );
+    assert!(
+        first >= 3.0 && first >= last && last < 2.0,
+        "first {first} s, last {last} s ago"
+    );
+    assert_eq!(sec["alarm_counts"]["rogue_master"], 1);
+    assert!(
+        sec["recent_alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "rogue_master" && a["port"] == 2),
+        "{sec:#}"
+    );
+    assert!(
+        v["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str().unwrap().contains(r_port_id)),
+        "{:#}",
+        v["alarms"]
+    );
+    let out = std::process::Command::new(&bin)
+        .args(["status", "-s"])
+        .arg(xptp.uds())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    println!("{table}");
+    for want in ["Rogue masters", r_port_id, r_mac.as_str(), "Recent alarms"] {
+        assert!(table.contains(want), "table lacks {want:?}:\n{table}");
+    }
+
+    // Metrics, parsed.
+    let m = scrape(&x.ns, METRICS);
+    let who = [("port", "2"), ("identity", r_port_id)];
+    let frames = |t: &str| {
+        let mut l = who.to_vec();
+        l.push(("type", t));
+        value(&m, "xptp_rogue_frames", &l)
+    };
+    assert!(frames("Announce") >= ann as f64, "metrics behind status");
+    assert!(frames("Sync") > 0.0);
+    let mut info = who.to_vec();
+    info.push(("address", r_mac.as_str()));
+    assert_eq!(value(&m, "xptp_rogue_master_info", &info), 1.0);
+    assert_eq!(value(&m, "xptp_rogue_masters", &[]), 1.0);
+    assert_eq!(
+        value(&m, "xptp_alarms_raised", &[("kind", "rogue_master")]),
+        1.0
+    );
+    assert_eq!(try_value(&m, "xptp_rogue_frames", &[("port", "1")]), None);
 
     let st = xptp.stop();
     assert!(st.success(), "exit {st:?}");

@@ -8,20 +8,16 @@
 //! scrapes and monotonic histogram buckets. Needs root and the `xptp` binary (skips without
 //! root, fails under XPTP_REQUIRE_ROOT=1).
 
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use openmetrics_parser::{MetricFamily, OpenMetricsType, OpenMetricsValue};
 use serde_json::Value;
 use xptp_tests::golden::xptp_binary;
 use xptp_tests::linuxptp::{DelayMechanism, PortState, Ptp4l, Ptp4lConfig, Transport};
-use xptp_tests::netns::{leftover_namespaces_of_this_process, require_root, Lab, Netns};
-use xptp_tests::xptp_run::XptpRun;
-
-type Exposition = openmetrics_parser::MetricsExposition<OpenMetricsType, OpenMetricsValue>;
+use xptp_tests::netns::{leftover_namespaces_of_this_process, require_root, Lab};
+use xptp_tests::scrape::{family, histogram_total, scrape, value, Exposition};
+use xptp_tests::xptp_run::{XptpRun, VIRTUAL_SLAVE_ARGS};
 
 /// `xptp run --metrics` without a value.
 const DEFAULT_METRICS: &str = "127.0.0.1:9184";
@@ -29,84 +25,6 @@ const DEFAULT_METRICS: &str = "127.0.0.1:9184";
 fn clock_identity_of(mac: &str) -> String {
     let h: Vec<&str> = mac.split(':').collect();
     format!("{}{}{}.fffe.{}{}{}", h[0], h[1], h[2], h[3], h[4], h[5]).to_lowercase()
-}
-
-/// GET /metrics from inside `ns` (a thread that joins the namespace; the endpoint listens
-/// on the namespace's loopback).
-fn scrape(ns: &Netns, addr: &str) -> Exposition {
-    let path = format!("/var/run/netns/{}", ns.name());
-    let addr = addr.to_owned();
-    let (head, body) = std::thread::spawn(move || {
-        let f = std::fs::File::open(&path).expect("open netns");
-        // SAFETY: setns on this thread only, with a valid namespace fd.
-        let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
-        let mut s = std::net::TcpStream::connect(&addr).expect("connect to the metrics endpoint");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        let (h, b) = out.split_once("\r\n\r\n").expect("an HTTP response");
-        (h.to_owned(), b.to_owned())
-    })
-    .join()
-    .unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
-    assert!(
-        head.contains("application/openmetrics-text"),
-        "content type: {head}"
-    );
-    openmetrics_parser::openmetrics::parse_openmetrics(&body)
-        .unwrap_or_else(|e| panic!("the exposition does not parse: {e:?}\n{body}"))
-}
-
-fn family<'a>(
-    e: &'a Exposition,
-    name: &str,
-) -> &'a MetricFamily<OpenMetricsType, OpenMetricsValue> {
-    e.families
-        .get(name)
-        .unwrap_or_else(|| panic!("no family {name}; have {:?}", e.families.keys()))
-}
-
-/// The value of the sample of `name` whose labels include all of `labels`.
-fn value(e: &Exposition, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let f = family(e, name);
-    let s = f
-        .iter_samples()
-        .find(|s| {
-            let l = s.get_labelset().unwrap();
-            labels.iter().all(|(k, v)| l.get_label_value(k) == Some(*v))
-        })
-        .unwrap_or_else(|| panic!("no {name} sample with {labels:?}"));
-    match &s.value {
-        OpenMetricsValue::Gauge(n) | OpenMetricsValue::Unknown(n) => n.as_f64(),
-        OpenMetricsValue::Counter(c) => c.value.as_f64(),
-        o => panic!("{name}: not a number: {o:?}"),
-    }
-}
-
-/// Checks every histogram of `name`: buckets ascending by bound, cumulative counts
-/// non-decreasing, +Inf equal to the count. Returns the total count.
-fn histogram_total(e: &Exposition, name: &str) -> u64 {
-    let f = family(e, name);
-    let mut total = 0;
-    for s in f.iter_samples() {
-        let OpenMetricsValue::Histogram(h) = &s.value else {
-            panic!("{name} is not a histogram");
-        };
-        let mut prev = (f64::NEG_INFINITY, 0.0);
-        for b in &h.buckets {
-            let c = b.count.as_f64();
-            assert!(b.upper_bound > prev.0, "{name}: bounds not ascending {h:?}");
-            assert!(c >= prev.1, "{name}: buckets not monotonic {h:?}");
-            prev = (b.upper_bound, c);
-        }
-        assert_eq!(prev.0, f64::INFINITY, "{name}: no +Inf bucket");
-        assert_eq!(Some(prev.1 as u64), h.count, "{name}: +Inf != count");
-        total += h.count.unwrap_or(0);
-    }
-    total
 }
 
 fn status(bin: &Path, socket: &Path, json: bool) -> std::process::Output {
@@ -363,32 +281,10 @@ fn status_and_metrics_of_a_slave() {
         .wait_for_state(PortState::Master, Duration::from_secs(10))
         .unwrap();
     let metrics_addr = "127.0.0.1:19185";
-    let mut xptp = XptpRun::spawn(
-        &x.ns,
-        &bin,
-        &[
-            "-i",
-            &x.ifname,
-            "-2",
-            "-E",
-            "-S",
-            "-s",
-            "-m",
-            "--clock",
-            "virtual",
-            "--virtual-offset-ns",
-            "50000",
-            "--virtual-truth",
-            "realtime",
-            "--set",
-            "pi_proportional_scale=0.7",
-            "--set",
-            "pi_integral_scale=0.3",
-            "--metrics",
-            metrics_addr,
-        ],
-    )
-    .unwrap();
+    let mut args = vec!["-i", &x.ifname, "-2", "-E", "-S", "-s", "-m"];
+    args.extend_from_slice(VIRTUAL_SLAVE_ARGS);
+    args.extend_from_slice(&["--metrics", metrics_addr]);
+    let mut xptp = XptpRun::spawn(&x.ns, &bin, &args).unwrap();
     xptp.wait_for_line("to SLAVE on", Duration::from_secs(15))
         .unwrap();
     let mid = master

@@ -70,7 +70,8 @@ enum Command {
     /// counters, datapath mode (a `show ptp`-style table, or JSON).
     Status {
         /// The status socket (`<uds_address>.status`), or the management socket
-        /// (`uds_address`) it sits next to. Default: /var/run/ptp4l.status.
+        /// (`uds_address`) it sits next to. Default: /var/run/xptp.status (or
+        /// /var/run/ptp4l.status when only that exists).
         #[arg(short = 's', long = "socket", value_name = "PATH")]
         socket: Option<PathBuf>,
         /// Print the daemon's JSON document instead of the table.

@@ -266,8 +266,8 @@ pub const KEYS: &[KeyDef] = &[
     k("tx_timestamp_timeout", G, int(1, I32_MAX), "1", I),
     k("udp_ttl", P, int(1, 255), "1", I),
     k("udp6_scope", P, int(0, 0x0F), "0x0E", I),
-    k("uds_address", G, Ty::Str, "/var/run/ptp4l", I),
-    k4("uds_ro_address", G, Ty::Str, "/var/run/ptp4lro", I),
+    k("uds_address", G, Ty::Str, "/var/run/xptp", I),
+    k4("uds_ro_address", G, Ty::Str, "/var/run/xptp.ro", I),
     k("unicast_listen", P, BOOL, "0", Uns(UNICAST)),
     k("unicast_master_table", P, int(0, I32_MAX), "0", Uns(UNICAST)),
     k("unicast_req_duration", P, int(10, I32_MAX), "3600", Ign(UNICAST)),
@@ -287,6 +287,10 @@ pub const KEYS: &[KeyDef] = &[
     kx("grandmaster_block", P, BOOL, "0"),
     kx("acceptable_master_table", P, Ty::Str, ""),
     kx("time_jump_threshold", G, int(0, I32_MAX), "100000"),
+    // Management over the network (crate::mgmt::network): answer pmc -2/-4/-6 GETs arriving on
+    // PTP ports. Off by default: ptp4l always answers, but a GET reveals the clock's state to
+    // any host on the segment. SET and COMMAND over the network are always refused.
+    kx("network_management", G, BOOL, "0"),
     // Flood protection in the fast path (token buckets, one per port and one per requester
     // sourcePortIdentity, for each message class). `*_rate_limit` is messages per second
     // (0 = no limit), `*_burst` the messages accepted back to back. What a bucket refuses is
@@ -352,6 +356,14 @@ pub const DEVIATIONS: &[(&str, &str)] = &[
         "range 0..32767 (3.1.1: 0..INT_MAX): currentUtcOffset is an Integer16 on the wire",
     ),
     ("leapfile", "default empty (3.1.1: none)"),
+    (
+        "uds_address",
+        "default /var/run/xptp (ptp4l: /var/run/ptp4l), so that xptp and a ptp4l on the same host do not fight over one socket; a file naming /var/run/ptp4l gets it",
+    ),
+    (
+        "uds_ro_address",
+        "default <uds_address>.ro, i.e. /var/run/xptp.ro (linuxptp 4.x: /var/run/ptp4lro)",
+    ),
 ];
 
 /// Alternative spellings: (alias, canonical key, deprecated). The deprecated ones are ptp4l

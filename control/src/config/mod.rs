@@ -210,10 +210,15 @@ pub struct Config {
     /// `*_per_requester_*`, `pdelay_req_*`, `management_*`), handed to the datapath as
     /// `FastPathConfig::rate_limits`.
     pub rate_limits: xptp_datapath::fastpath::RateLimits,
-    /// `uds_address`: the management socket (read-write).
+    /// `uds_address`: the management socket (read-write). xptp's default is `/var/run/xptp`
+    /// (ptp4l's is `/var/run/ptp4l`, which a ptp4l.conf may name).
     pub uds_address: PathBuf,
-    /// `uds_ro_address`: the read-only management socket.
+    /// `uds_ro_address`: the read-only management socket; when not set, `<uds_address>.ro`
+    /// (`/var/run/xptp.ro` by default); empty disables it.
     pub uds_ro_address: PathBuf,
+    /// `network_management` (xptp): answer management messages that arrive on PTP ports
+    /// (`pmc -2/-4/-6`, GET only). Off by default.
+    pub network_management: crate::mgmt::network::NetworkManagementConfig,
     /// Logging keys.
     pub log: LogConfig,
     /// Description keys.
@@ -255,8 +260,9 @@ impl Default for Config {
             dscp_event: 0,
             dscp_general: 0,
             rate_limits: xptp_datapath::fastpath::RateLimits::DEFAULT,
-            uds_address: PathBuf::from("/var/run/ptp4l"),
-            uds_ro_address: PathBuf::from("/var/run/ptp4lro"),
+            uds_address: PathBuf::from(crate::mgmt::uds::DEFAULT_UDS_ADDRESS),
+            uds_ro_address: PathBuf::from(crate::mgmt::uds::DEFAULT_UDS_RO_ADDRESS),
+            network_management: crate::mgmt::network::NetworkManagementConfig::default(),
             log: LogConfig::default(),
             description: ClockDescription::default(),
             sa_file: None,
@@ -628,6 +634,12 @@ impl Builder {
             c.ports.push((name.clone(), pc));
         }
         c.warnings = self.warnings;
+        if !c
+            .origins
+            .contains_key(&(GLOBAL.to_owned(), "uds_ro_address"))
+        {
+            c.uds_ro_address = crate::mgmt::uds::default_ro_address(&c.uds_address);
+        }
         c.harmonize(errs);
         c.load_security(errs);
         if let Some(p) = profile {

@@ -408,3 +408,17 @@ fn holdover_keys() {
         Config::load_str(None, "[global]\nholdover_clock_class_ladder g8275.2\n", NO).unwrap_err();
     assert!(e.to_string().contains("holdover_clock_class_ladder"), "{e}");
 }
+
+#[test]
+fn network_management_switch() {
+    let d = Config::load_str(None, "", NO).unwrap();
+    assert!(!d.network_management.enabled, "off by default");
+    let c = Config::load_str(None, "[global]\nnetwork_management 1\n", NO).unwrap();
+    assert!(c.network_management.enabled);
+    let (k, _) = crate::config::keys::lookup("network_management").unwrap();
+    assert_eq!(k.since, crate::config::keys::Since::Xptp);
+    let e = Config::load_str(None, "[eth0]\nnetwork_management 1\n", NO).unwrap_err();
+    assert!(e.to_string().contains("network_management"), "{e}");
+    let e = Config::load_str(None, "[global]\nnetwork_management 2\n", NO).unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+}

@@ -13,18 +13,19 @@ use std::time::Duration;
 
 use xptp_datapath::fastpath::config::{ConfigUpdate, TcMode};
 use xptp_datapath::fastpath::run::Datapath;
-use xptp_datapath::handoff::{PortId, TxOutcome, TxRequest, TxToken as DpToken};
+use xptp_datapath::handoff::{FrameBuf, PortId, TxOutcome, TxRequest, TxToken as DpToken};
 use xptp_datapath::worker::FAST_TOKEN;
 
 use super::alarms::{AlarmLog, SecuritySnapshot};
 use super::clock::DaemonClock;
 use super::faults::{FaultAction, FaultMonitor};
-use super::management::InstanceView;
+use super::management::{is_management, InstanceView, NetworkManagementCounters};
 use super::setup::{Mode, Plan};
 use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
 use super::{privilege, DaemonError, RunArgs};
 use crate::config::Config;
+use crate::mgmt::network::{handle_network_management, IngressPort, NetworkIgnored};
 use crate::mgmt::uds::UdsServer;
 use crate::mgmt::{ManagementCommand, SyncUncertain};
 use crate::port::state::PortState;
@@ -196,6 +197,11 @@ pub fn run(
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if c.cfg.network_management.enabled {
+                tracing::info!(
+                    "network_management 1: answering management GETs on the PTP ports (SET and COMMAND refused)"
+                );
+            }
             // Acquire: pairs with the signal handler's store.
             while !stop.load(Ordering::Acquire) && c.fatal.is_none() {
                 c.pass();
@@ -252,6 +258,8 @@ fn run_transparent(
                 timestamp_detail: show.timestamp_source,
                 shell: ShellCounters::default(),
                 management: None,
+                network_management: None,
+                security: None,
                 tc_link_delay_ns: (0..show.nets.len())
                     .map(|p| running.mean_link_delay_ns(p as PortId))
                     .collect(),
@@ -311,6 +319,8 @@ struct Control {
     timestamp_source: String,
     alarms: AlarmLog,
     faults: FaultMonitor,
+    /// Management over the network (`network_management`).
+    net_mgmt: NetworkManagementCounters,
     /// Set when a datapath failure ends the run.
     fatal: Option<String>,
 }
@@ -355,6 +365,7 @@ impl Control {
             timestamp_source: String::new(),
             alarms: AlarmLog::default(),
             faults: FaultMonitor::disabled(),
+            net_mgmt: NetworkManagementCounters::default(),
             fatal: None,
         }
     }
@@ -438,6 +449,7 @@ impl Control {
     /// Publishes a status snapshot (`xptp status`, metrics).
     fn publish_status(&self) {
         let dps: Vec<&Datapath> = self.dps.iter().collect();
+        let security = self.security_snapshot();
         self.observer.publish(&Sources {
             cfg: &self.cfg,
             clock: &self.clock,
@@ -448,8 +460,57 @@ impl Control {
             timestamp_detail: &self.timestamp_source,
             shell: self.shell,
             management: Some(self.uds.counters()),
+            network_management: Some(&self.net_mgmt),
+            security: Some(&security),
             tc_link_delay_ns: Vec::new(),
         });
+    }
+
+    /// Answers a Management frame that arrived on port index `idx` (`pmc -2/-4/-6`), when
+    /// `network_management` is on; GET only (see [`crate::mgmt::network`]). Never hands the
+    /// frame to the core.
+    fn network_management(&mut self, idx: usize, frame: &[u8]) {
+        let Some(net) = self.nets.get(idx) else {
+            return;
+        };
+        let ingress = IngressPort {
+            port_number: idx as u16 + 1,
+            mac: net.mac,
+            ipv4: net.ipv4,
+            ipv6: net.ipv6,
+        };
+        let view = InstanceView {
+            inst: &self.inst,
+            nets: &self.nets,
+            cfg: &self.cfg,
+            sync_uncertain: self.sync_uncertain,
+        };
+        let out = handle_network_management(frame, &ingress, &view, self.cfg.network_management);
+        self.net_mgmt.note(&out);
+        if matches!(out.ignored, Some(NetworkIgnored::Disabled))
+            && self.net_mgmt.ignored.get("disabled") == Some(&1)
+        {
+            tracing::info!(
+                port = idx + 1,
+                "management request over the network ignored: network_management is off (set network_management 1 to answer GETs from pmc -2/-4/-6); further ones are only counted"
+            );
+        }
+        if out.refused {
+            tracing::info!(
+                port = idx + 1,
+                "management SET/COMMAND over the network refused (NOT_SUPPORTED): use pmc -u on the daemon's host"
+            );
+        }
+        for f in out.frames {
+            let sent = FrameBuf::from_slice(&f)
+                .ok()
+                .is_some_and(|fb| self.enqueue(idx, fb, None));
+            if sent {
+                self.net_mgmt.responses_sent += 1;
+            } else {
+                self.net_mgmt.responses_dropped += 1;
+            }
+        }
     }
 
     /// Answers pmc over the UNIX sockets; applies SETs before answering what queued behind.
@@ -499,6 +560,10 @@ impl Control {
                 continue;
             };
             let (payload, source) = match transport::accept_from(net, m.frame.as_slice()) {
+                Ok((p, _)) if is_management(p) => {
+                    self.network_management(idx, m.frame.as_slice());
+                    continue;
+                }
                 Ok(p) => p,
                 Err(RxReject::Unparseable) => {
                     self.shell.rx_unparseable += 1;
@@ -615,10 +680,7 @@ impl Control {
 
     fn send(&mut self, port: u16, data: &[u8], token: Option<TxToken>) {
         let idx = usize::from(port.saturating_sub(1));
-        let (Some(net), Some(dp)) = (
-            self.nets.get(idx),
-            self.port_dp.get(idx).and_then(|&g| self.dps.get(g)),
-        ) else {
+        let Some(net) = self.nets.get(idx) else {
             self.shell.tx_framing_failed += 1;
             return;
         };
@@ -629,6 +691,16 @@ impl Control {
                 tracing::warn!(port, "cannot frame a message from the core: {e}");
                 return;
             }
+        };
+        self.enqueue(idx, frame, token);
+    }
+
+    /// Hands a complete frame to port index `idx`'s worker; false when it was not queued
+    /// (counted in `tx_lane_full` or `tx_framing_failed`).
+    fn enqueue(&mut self, idx: usize, frame: FrameBuf, token: Option<TxToken>) -> bool {
+        let Some(dp) = self.port_dp.get(idx).and_then(|&g| self.dps.get(g)) else {
+            self.shell.tx_framing_failed += 1;
+            return false;
         };
         let id = match &token {
             Some(t) => t.id() & !(FAST_TOKEN | NO_TS),
@@ -644,11 +716,12 @@ impl Control {
         };
         if !dp.link().send_down(req) {
             self.shell.tx_lane_full += 1;
-            return;
+            return false;
         }
         if let Some(t) = token {
             self.pending.insert(id, (t, std::time::Instant::now()));
         }
+        true
     }
 
     fn adjust(&mut self, adj: ClockAdjustment) {
@@ -778,6 +851,7 @@ impl Control {
             shell = ?self.shell,
             alarms = ?sec.counts,
             management = ?self.uds.counters(),
+            network_management = ?self.net_mgmt,
             true_error_ns = ?true_error_ns,
             "xptp run stopped"
         );

@@ -1,12 +1,16 @@
 //! Management for `xptp run`: the [`ManagementView`] of the running [`PtpInstance`] that
 //! [`crate::mgmt`] answers pmc's queries from, and the application of its SET commands.
-//! It reads the instance's data sets and counters; it never answers a request itself.
+//! It reads the instance's data sets and counters; it never answers a request itself. It also
+//! counts what management over the network did ([`NetworkManagementCounters`]).
+
+use std::collections::BTreeMap;
 
 use xptp_datapath::wire::MessageType;
 
 use super::transport::PortNet;
 use crate::config::{Config, TimeStampingMode};
 use crate::datasets::{CurrentDs, DefaultDs, ParentDs, TimePropertiesDs};
+use crate::mgmt::network::NetworkOutcome;
 use crate::mgmt::{ManagementView, PortStats, PortView, SyncUncertain, TimeStatus, Timestamping};
 use crate::ptp::PtpInstance;
 
@@ -97,5 +101,90 @@ impl ManagementView for InstanceView<'_> {
 
     fn sync_uncertain(&self) -> SyncUncertain {
         self.sync_uncertain
+    }
+}
+
+/// What management over the network (`pmc -2/-4/-6`, key `network_management`) did, for
+/// status and metrics. Every Management frame a port receives lands in exactly one of
+/// `answered` or `ignored`.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct NetworkManagementCounters {
+    /// Management frames received on PTP ports.
+    pub received: u64,
+    /// Requests answered (including refused ones).
+    pub answered: u64,
+    /// SET and COMMAND requests refused (answered NOT_SUPPORTED: the network may only read).
+    pub refused: u64,
+    /// Answer frames handed to the datapath.
+    pub responses_sent: u64,
+    /// Answer frames that could not be sent (framing, full lane).
+    pub responses_dropped: u64,
+    /// Frames that got no answer, by [`NetworkIgnored::reason`] (`disabled` when the switch
+    /// is off).
+    pub ignored: BTreeMap<&'static str, u64>,
+}
+
+impl NetworkManagementCounters {
+    /// Counts one handled frame.
+    pub fn note(&mut self, out: &NetworkOutcome) {
+        self.received += 1;
+        match out.ignored {
+            Some(why) => *self.ignored.entry(why.reason()).or_default() += 1,
+            None => self.answered += 1,
+        }
+        if out.refused {
+            self.refused += 1;
+        }
+    }
+
+    /// The counters under the names status and metrics show (`network_management_*`).
+    pub fn named(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = [
+            ("received", self.received),
+            ("answered", self.answered),
+            ("refused", self.refused),
+            ("responses_sent", self.responses_sent),
+            ("responses_dropped", self.responses_dropped),
+        ]
+        .into_iter()
+        .map(|(k, n)| (format!("network_management_{k}"), n))
+        .collect();
+        v.extend(
+            self.ignored
+                .iter()
+                .map(|(k, n)| (format!("network_management_ignored_{k}"), *n)),
+        );
+        v
+    }
+}
+
+/// Whether a PTP message (its first octet) is a Management message.
+pub fn is_management(payload: &[u8]) -> bool {
+    payload.first().map(|b| b & 0x0f) == Some(MessageType::Management as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mgmt::network::NetworkIgnored;
+
+    #[test]
+    fn network_counters_sum_and_name() {
+        let mut c = NetworkManagementCounters::default();
+        c.note(&NetworkOutcome {
+            ignored: Some(NetworkIgnored::Disabled),
+            ..NetworkOutcome::default()
+        });
+        c.note(&NetworkOutcome {
+            frames: vec![vec![0; 60]],
+            refused: true,
+            ..NetworkOutcome::default()
+        });
+        assert_eq!((c.received, c.answered, c.refused), (2, 1, 1));
+        let n = c.named();
+        assert!(n.contains(&("network_management_ignored_disabled".into(), 1)));
+        assert!(n.contains(&("network_management_refused".into(), 1)));
+        assert!(is_management(&[0x0d, 2]) && is_management(&[0x1d]));
+        assert!(!is_management(&[0x0b]) && !is_management(&[]));
     }
 }

@@ -264,6 +264,10 @@ pub struct Sources<'a> {
     pub shell: ShellCounters,
     /// Management socket counters.
     pub management: Option<&'a crate::mgmt::uds::UdsCounters>,
+    /// Rogue masters and alarms (none for a transparent clock).
+    pub security: Option<&'a super::alarms::SecuritySnapshot>,
+    /// Management-over-the-network counters.
+    pub network_management: Option<&'a super::management::NetworkManagementCounters>,
     /// Per port mean link delay measured outside the instance (transparent clock).
     pub tc_link_delay_ns: Vec<Option<i64>>,
 }
@@ -594,6 +598,9 @@ impl Observer {
                 m.ignored.values().copied().sum(),
             );
         }
+        if let Some(n) = src.network_management {
+            control.extend(n.named());
+        }
         if sh.clock_errors > 0 {
             alarms.push(format!(
                 "{} clock adjustments failed (see the log)",
@@ -601,6 +608,18 @@ impl Observer {
             ));
         }
 
+        let security = match src.security {
+            Some(sec) => {
+                alarms.extend(sec.alarm_lines());
+                sec.to_status(|p| {
+                    src.nets
+                        .get(usize::from(p.saturating_sub(1)))
+                        .map(|n| n.ifname.clone())
+                        .unwrap_or_default()
+                })
+            }
+            None => crate::status::SecurityStatus::default(),
+        };
         Status {
             format: STATUS_FORMAT,
             version: env!("CARGO_PKG_VERSION").into(),
@@ -612,6 +631,7 @@ impl Observer {
             control,
             alarms,
             histograms: self.histograms.clone(),
+            security,
         }
     }
 }

@@ -47,6 +47,31 @@ pub fn parse_summary(line: &str) -> Option<Summary> {
     })
 }
 
+/// Arguments of `xptp run` for a slave on a virtual clock that starts 50 µs off the host
+/// clock (its truth) and locks within seconds (PI gains raised for the lab's short runs).
+pub const VIRTUAL_SLAVE_ARGS: &[&str] = &[
+    "--clock",
+    "virtual",
+    "--virtual-offset-ns",
+    "50000",
+    "--virtual-truth",
+    "realtime",
+    "--set",
+    "pi_proportional_scale=0.7",
+    "--set",
+    "pi_integral_scale=0.3",
+];
+
+/// linuxptp's spelling of the EUI-64 clock identity xptp derives from a MAC
+/// (`aa:bb:cc:dd:ee:ff` → `aabbcc.fffe.ddeeff`).
+pub fn clock_identity_of(mac: &str) -> String {
+    let h: String = mac.split(':').collect::<String>().to_lowercase();
+    match (h.get(..6), h.get(6..12)) {
+        (Some(a), Some(b)) => format!("{a}.fffe.{b}"),
+        _ => format!("{h}?"),
+    }
+}
+
 /// A running `xptp run`. Dropping it kills the process (SIGKILL); [`XptpRun::stop`] ends it
 /// with SIGTERM as a user would.
 #[derive(Debug)]
@@ -72,7 +97,7 @@ impl XptpRun {
                 source,
             })?;
         let log = dir.path().join("xptp.log");
-        // Management sockets in the temporary directory: the default /var/run/ptp4l is shared
+        // Management sockets in the temporary directory: the default /var/run/xptp is shared
         // by every namespace (and by any ptp4l on the host).
         let uds = format!("uds_address={}", dir.path().join("xptp.sock").display());
         let uds_ro = format!(
@@ -155,6 +180,17 @@ impl XptpRun {
         self.dir.path().join("xptp.sock")
     }
 
+    /// `xptp status --json` of this daemon, run with the `xptp` binary `bin`, parsed.
+    pub fn status_json(&self, bin: &Path) -> Result<serde_json::Value> {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(["status", "--json", "-s"]).arg(self.uds());
+        let out = super::netns::run(&mut cmd)?;
+        serde_json::from_slice(&out.stdout).map_err(|e| Error::Parse {
+            tool: "xptp status --json",
+            detail: format!("{e}: {}", String::from_utf8_lossy(&out.stdout)),
+        })
+    }
+
     /// The temporary directory (log, management sockets).
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -217,6 +253,12 @@ pub fn parse_time_of_day(line: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_identities_from_macs() {
+        assert_eq!(clock_identity_of("0A:f6:ad:30:d6:77"), "0af6ad.fffe.30d677");
+        assert_eq!(clock_identity_of("0a:f6"), "0af6?");
+    }
 
     #[test]
     fn summary_lines_parse() {

@@ -99,6 +99,9 @@ pub struct ManagementOutcome {
     pub command: Option<ManagementCommand>,
     /// Set when the message got no answer, saying why.
     pub ignored: Option<Ignored>,
+    /// Set when a SET or COMMAND was refused because of where it came from (the read-only
+    /// socket or the network); it was answered with an error status.
+    pub refused: bool,
 }
 
 impl ManagementOutcome {
@@ -434,20 +437,18 @@ fn addressed(req: &Request<'_>, view: &dyn ManagementView) -> Vec<PortView> {
 /// Refuses SET/COMMAND where the access does not allow them; true when refused.
 fn refuse_write(r: &mut Responder<'_>, access: Access) -> bool {
     match access {
-        Access::UdsReadWrite => false,
+        Access::UdsReadWrite => return false,
         Access::UdsReadOnly => {
             r.error_with(
                 r.clock_responder,
                 error_id::NOT_SETABLE,
                 Some("read-only management socket"),
             );
-            true
         }
-        Access::Network { .. } => {
-            r.clock_error(error_id::NOT_SUPPORTED);
-            true
-        }
+        Access::Network { .. } => r.clock_error(error_id::NOT_SUPPORTED),
     }
+    r.out.refused = true;
+    true
 }
 
 fn get(r: &mut Responder<'_>, view: &dyn ManagementView, access: Access) {

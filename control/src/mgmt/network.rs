@@ -69,6 +69,9 @@ pub struct NetworkOutcome {
     pub frames: Vec<Vec<u8>>,
     /// Set when nothing is sent, saying why.
     pub ignored: Option<NetworkIgnored>,
+    /// Set when the request was a SET or COMMAND, refused (answered NOT_SUPPORTED) because it
+    /// came over the network.
+    pub refused: bool,
 }
 
 impl NetworkOutcome {
@@ -76,6 +79,7 @@ impl NetworkOutcome {
         NetworkOutcome {
             frames: Vec::new(),
             ignored: Some(why),
+            refused: false,
         }
     }
 }
@@ -136,5 +140,6 @@ pub fn handle_network_management(
     NetworkOutcome {
         frames,
         ignored: None,
+        refused: out.refused,
     }
 }

@@ -466,6 +466,7 @@ fn read_only_and_network_access_refuse_set() {
     let out = handle_management(&req, &view(), Access::UdsReadOnly);
     let r = parsed(&out);
     assert_eq!(out.command, None);
+    assert!(out.refused);
     match r[0].tlvs.first() {
         Some(TlvRepr::ManagementErrorStatus(ManagementErrorStatusTlv {
             management_error_id,
@@ -479,6 +480,7 @@ fn read_only_and_network_access_refuse_set() {
     }
     let out = handle_management(&req, &view(), Access::Network { port_number: 2 });
     let r = parsed(&out);
+    assert!(out.refused && out.command.is_none());
     assert_eq!(error(&r[0]).0, error_id::NOT_SUPPORTED);
     assert_eq!(
         r[0].header.source_port_identity,
@@ -486,7 +488,9 @@ fn read_only_and_network_access_refuse_set() {
     );
     // GET is fine on both.
     let out = handle_management(&get(id::PRIORITY1), &view(), Access::UdsReadOnly);
+    assert!(!out.refused);
     assert_eq!(data(&parsed(&out)[0]), &ManagementData::Priority1(120));
+    assert!(!handle_management(&req, &view(), Access::UdsReadWrite).refused);
 }
 
 #[test]
@@ -531,6 +535,14 @@ fn network_management_frames() {
         data(&f.message),
         ManagementData::CurrentDataSet(_)
     ));
+    assert!(!out.refused);
+    // A SET over the network is answered NOT_SUPPORTED and reported as refused.
+    let set_msg = MessageRepr::parse(&set(id::PRIORITY1, ManagementData::Priority1(1))).unwrap();
+    let out =
+        handle_network_management(&frame::build(&t, &set_msg).unwrap(), &ingress, &view(), on);
+    assert!(out.refused && out.ignored.is_none());
+    let f = frame::FrameRepr::parse(&out.frames[0]).unwrap();
+    assert_eq!(error(&f.message).0, error_id::NOT_SUPPORTED);
     // UDP request on a port without an IPv4 address cannot be answered.
     let no_ip = IngressPort {
         ipv4: None,

@@ -32,6 +32,17 @@ use super::{ManagementCommand, ManagementView};
 pub const DEFAULT_UDS_ADDRESS: &str = "/var/run/xptp";
 /// xptp's read-only management socket.
 pub const DEFAULT_UDS_RO_ADDRESS: &str = "/var/run/xptp.ro";
+/// ptp4l's `uds_address` default: a ptp4l.conf may name it, and `xptp status` looks there
+/// when nothing listens at xptp's default.
+pub const PTP4L_UDS_ADDRESS: &str = "/var/run/ptp4l";
+
+/// The read-only socket beside the management socket `uds` when `uds_ro_address` is not
+/// set: `<uds_address>.ro` (`/var/run/xptp.ro` for the default).
+pub fn default_ro_address(uds: &Path) -> PathBuf {
+    let mut s = uds.as_os_str().to_owned();
+    s.push(".ro");
+    PathBuf::from(s)
+}
 
 /// Largest datagram read; a management message never comes near it, and a longer datagram is
 /// counted as malformed.

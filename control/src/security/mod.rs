@@ -23,7 +23,7 @@ use core::str::FromStr;
 use xptp_datapath::wire::{ClockIdentity, PortIdentity};
 
 pub use auth::AuthFailure;
-pub use rogue::{Alarm, AlarmKind, RogueMaster, SourceAddress};
+pub use rogue::{Alarm, AlarmKind, RogueMaster, SourceAddress, ROGUE_CAPACITY};
 pub use sa_file::{IcvAlgorithm, SaKey, SecurityAssociation, SecurityAssociations};
 
 /// linuxptp 4.x `allow_unauth`: which received messages may come without an AUTHENTICATION

@@ -53,6 +53,63 @@ pub struct Status {
     pub alarms: Vec<String>,
     /// Histograms (offset, residence time, Delay_Req handling time).
     pub histograms: Vec<HistogramStatus>,
+    /// Rogue masters and security alarms (absent in documents of older daemons).
+    #[serde(default)]
+    pub security: SecurityStatus,
+}
+
+/// Rogue masters held off by `grandmaster_block` ports and the alarms of
+/// [`crate::security`] (IEEE 1588-2019 17.6 acceptable masters, sudden grandmaster changes,
+/// time jumps).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityStatus {
+    /// Every sender blocked on a `grandmaster_block` port (a bounded table, most recent kept).
+    pub rogue_masters: Vec<RogueMasterStatus>,
+    /// Entries pushed out of the bounded table by newer rogues.
+    pub rogue_masters_evicted: u64,
+    /// Alarms raised since start by kind (`rogue_master`, `grandmaster_changed`,
+    /// `time_jump`), and `dropped`: alarms lost because the core's queue was full.
+    pub alarm_counts: BTreeMap<String, u64>,
+    /// The latest alarms, oldest first.
+    pub recent_alarms: Vec<AlarmStatus>,
+}
+
+/// One rogue master: a sender that tried to lead on a port that must only lead.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RogueMasterStatus {
+    /// The port (1-based) it was seen on.
+    pub port: u16,
+    /// That port's interface.
+    pub interface: String,
+    /// Its sourcePortIdentity (linuxptp spelling).
+    pub identity: String,
+    /// Its latest source address (MAC for L2, IP for UDP), when known.
+    pub address: Option<String>,
+    /// grandmasterIdentity of its latest Announce, if it sent one.
+    pub grandmaster_identity: Option<String>,
+    /// grandmasterPriority1 of its latest Announce.
+    pub priority1: Option<u8>,
+    /// Frames dropped by message type (`Announce`, `Sync`, `Follow_Up`).
+    pub frames: BTreeMap<String, u64>,
+    /// All frames dropped from it.
+    pub total: u64,
+    /// Seconds since it was first seen.
+    pub first_seen_ago_s: f64,
+    /// Seconds since it was last seen.
+    pub last_seen_ago_s: f64,
+}
+
+/// One alarm.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmStatus {
+    /// `rogue_master`, `grandmaster_changed` or `time_jump`.
+    pub kind: String,
+    /// The port concerned, if one.
+    pub port: Option<u16>,
+    /// What happened, in words.
+    pub detail: String,
+    /// Seconds since it was raised.
+    pub ago_s: f64,
 }
 
 /// The clock (defaultDS, parentDS, currentDS, servo and the disciplined clock).
@@ -407,8 +464,8 @@ mod tests {
     #[test]
     fn status_path_sits_next_to_the_management_socket() {
         assert_eq!(
-            default_status_path(Path::new("/var/run/ptp4l")),
-            PathBuf::from("/var/run/ptp4l.status")
+            default_status_path(Path::new("/var/run/xptp")),
+            PathBuf::from("/var/run/xptp.status")
         );
     }
 }

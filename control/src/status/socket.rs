@@ -3,7 +3,7 @@
 //!
 //! Protocol (one exchange per connection): the client sends the line `status\n`; the daemon
 //! answers with one JSON [`Status`] document followed by `\n` and closes. Any other request
-//! gets `{"error": "..."}`. `socat - UNIX-CONNECT:/var/run/ptp4l.status <<< status` works
+//! gets `{"error": "..."}`. `socat - UNIX-CONNECT:/var/run/xptp.status <<< status` works
 //! as a client. The server runs on its own thread, reads only the [`StatusHub`] (asking the
 //! control loop for a fresh snapshot, waiting at most [`FRESH_WAIT`]) and never blocks the
 //! control loop.
@@ -18,6 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::{default_status_path, Status, StatusHub};
+use crate::mgmt::uds::{DEFAULT_UDS_ADDRESS, PTP4L_UDS_ADDRESS};
 
 /// How long a request waits for the control loop to publish a fresh snapshot.
 pub const FRESH_WAIT: Duration = Duration::from_millis(300);
@@ -150,7 +151,7 @@ fn error_json(msg: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum StatusClientError {
     /// Nothing listens at the path.
-    #[error("no xptp daemon at {path}: is `xptp run` running? (its status socket is <uds_address>.status, /var/run/ptp4l.status by default; pass -s PATH) ({source})")]
+    #[error("no xptp daemon at {path}: is `xptp run` running? (its status socket is <uds_address>.status, /var/run/xptp.status by default; pass -s PATH) ({source})")]
     NotRunning {
         /// Path tried.
         path: PathBuf,
@@ -192,12 +193,26 @@ pub enum StatusClientError {
     },
 }
 
+/// `default` when it exists or `ptp4l` does not; else `ptp4l`.
+fn default_or_ptp4l(default: PathBuf, ptp4l: PathBuf) -> PathBuf {
+    if !default.exists() && ptp4l.exists() {
+        ptp4l
+    } else {
+        default
+    }
+}
+
 /// The status socket for `-s PATH`: PATH itself when it ends in `.status`; PATH.status when
-/// PATH is a management socket (`uds_address`) with a status socket beside it; the default
-/// `/var/run/ptp4l.status` without `-s`.
+/// PATH is a management socket (`uds_address`) with a status socket beside it. Without `-s`:
+/// `/var/run/xptp.status` (beside xptp's default `uds_address`), or, when that does not
+/// exist but `/var/run/ptp4l.status` does, that one (a daemon whose ptp4l.conf names ptp4l's
+/// `uds_address`).
 pub fn resolve_path(given: Option<&Path>) -> PathBuf {
     match given {
-        None => default_status_path(Path::new("/var/run/ptp4l")),
+        None => default_or_ptp4l(
+            default_status_path(Path::new(DEFAULT_UDS_ADDRESS)),
+            default_status_path(Path::new(PTP4L_UDS_ADDRESS)),
+        ),
         Some(p) if p.extension().is_some_and(|e| e == "status") => p.to_owned(),
         Some(p) => {
             let beside = default_status_path(p);
@@ -311,6 +326,18 @@ mod tests {
         assert_eq!(resolve_path(Some(&uds)), default_status_path(&uds));
         let st = dir.path().join("a.status");
         assert_eq!(resolve_path(Some(&st)), st);
-        assert_eq!(resolve_path(None), PathBuf::from("/var/run/ptp4l.status"));
+        let ptp4l = dir.path().join("ptp4l.status");
+        std::fs::write(&st, b"").unwrap();
+        assert_eq!(default_or_ptp4l(st.clone(), ptp4l.clone()), st);
+        let gone = dir.path().join("none.status");
+        assert_eq!(default_or_ptp4l(gone.clone(), ptp4l.clone()), gone);
+        std::fs::write(&ptp4l, b"").unwrap();
+        assert_eq!(default_or_ptp4l(gone, ptp4l.clone()), ptp4l);
+        assert_eq!(default_or_ptp4l(st.clone(), ptp4l), st);
+        if !Path::new("/var/run/xptp.status").exists()
+            && !Path::new("/var/run/ptp4l.status").exists()
+        {
+            assert_eq!(resolve_path(None), PathBuf::from("/var/run/xptp.status"));
+        }
     }
 }

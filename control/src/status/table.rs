@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{PortStatus, Status};
+use super::{PortStatus, SecurityStatus, Status};
 
 /// Left-aligned columns separated by two spaces (trailing blanks trimmed).
 pub fn columns(rows: &[Vec<String>]) -> String {
@@ -258,6 +258,7 @@ pub fn render(s: &Status) -> String {
         }
         out.push_str(&columns(&rows));
     }
+    security(&mut out, &s.security);
     out.push('\n');
     if s.alarms.is_empty() {
         out.push_str("Alarms: none\n");
@@ -268,6 +269,75 @@ pub fn render(s: &Status) -> String {
         }
     }
     out
+}
+
+fn ago(s: f64) -> String {
+    if s < 60.0 {
+        format!("{s:.0}s ago")
+    } else {
+        format!("{} ago", uptime(s))
+    }
+}
+
+/// The rogue-master table and the latest alarms (only when there is something to show).
+fn security(out: &mut String, sec: &SecurityStatus) {
+    if !sec.rogue_masters.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "Rogue masters (blocked by grandmaster_block{})",
+            if sec.rogue_masters_evicted > 0 {
+                format!(", {} older entries evicted", sec.rogue_masters_evicted)
+            } else {
+                String::new()
+            }
+        );
+        let mut rows = vec![vec![
+            "  Port".to_owned(),
+            "Identity".into(),
+            "Address".into(),
+            "GM / priority1".into(),
+            "Announce".into(),
+            "Sync".into(),
+            "Follow_Up".into(),
+            "First seen".into(),
+            "Last seen".into(),
+        ]];
+        let dash = || "-".to_owned();
+        for r in &sec.rogue_masters {
+            let n = |k: &str| r.frames.get(k).copied().unwrap_or(0).to_string();
+            rows.push(vec![
+                format!("  {} {}", r.port, r.interface),
+                r.identity.clone(),
+                r.address.clone().unwrap_or_else(dash),
+                match (&r.grandmaster_identity, r.priority1) {
+                    (Some(g), Some(p)) => format!("{g} / {p}"),
+                    (Some(g), None) => g.clone(),
+                    _ => dash(),
+                },
+                n("Announce"),
+                n("Sync"),
+                n("Follow_Up"),
+                ago(r.first_seen_ago_s),
+                ago(r.last_seen_ago_s),
+            ]);
+        }
+        out.push_str(&columns(&rows));
+    }
+    if !sec.recent_alarms.is_empty() {
+        out.push('\n');
+        let counts: Vec<String> = sec
+            .alarm_counts
+            .iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(out, "Recent alarms ({})", counts.join(", "));
+        for a in &sec.recent_alarms {
+            let port = a.port.map(|p| format!("port {p}: ")).unwrap_or_default();
+            let _ = writeln!(out, "  {:>9}  {port}{}: {}", ago(a.ago_s), a.kind, a.detail);
+        }
+    }
 }
 
 fn port_detail(out: &mut String, p: &PortStatus) {
@@ -355,7 +425,7 @@ fn port_detail(out: &mut String, p: &PortStatus) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::*;
     use super::*;
 
@@ -425,6 +495,68 @@ mod tests {
             histograms: vec![h],
             ..Status::default()
         }
+    }
+
+    /// A security section with one rogue master and its alarm.
+    pub(crate) fn security_sample() -> SecurityStatus {
+        SecurityStatus {
+            rogue_masters: vec![RogueMasterStatus {
+                port: 2,
+                interface: "eth1".into(),
+                identity: "020000.fffe.000050-1".into(),
+                address: Some("02:00:00:00:00:50".into()),
+                grandmaster_identity: Some("020000.fffe.000050".into()),
+                priority1: Some(50),
+                frames: [("Announce", 3), ("Sync", 5), ("Follow_Up", 5)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+                total: 13,
+                first_seen_ago_s: 75.0,
+                last_seen_ago_s: 0.4,
+            }],
+            rogue_masters_evicted: 0,
+            alarm_counts: [("rogue_master", 1), ("time_jump", 0)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            recent_alarms: vec![AlarmStatus {
+                kind: "rogue_master".into(),
+                port: Some(2),
+                detail: "020000.fffe.000050-1 tried to lead".into(),
+                ago_s: 74.0,
+            }],
+        }
+    }
+
+    #[test]
+    fn table_shows_rogue_masters_and_recent_alarms() {
+        let plain = render(&sample());
+        assert!(!plain.contains("Rogue masters"), "{plain}");
+        let mut s = sample();
+        s.security = security_sample();
+        let t = render(&s);
+        for want in [
+            "Rogue masters (blocked by grandmaster_block)",
+            "2 eth1",
+            "020000.fffe.000050-1",
+            "02:00:00:00:00:50",
+            "020000.fffe.000050 / 50",
+            "00:01:15 ago",
+            "0s ago",
+            "Recent alarms (rogue_master 1)",
+            "port 2: rogue_master: 020000.fffe.000050-1 tried to lead",
+        ] {
+            assert!(t.contains(want), "missing {want:?} in\n{t}");
+        }
+        let lines: Vec<&str> = t.lines().collect();
+        let hi = lines
+            .iter()
+            .position(|l| l.starts_with("  Port") && l.contains("Identity"))
+            .unwrap();
+        let (h, r) = (lines[hi], lines[hi + 1]);
+        let at = h.find("Sync").unwrap();
+        assert_eq!(&r[at..at + 1], "5", "{h}\n{r}");
     }
 
     #[test]
