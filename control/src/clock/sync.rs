@@ -87,6 +87,16 @@ impl Phc2Sys {
         }
     }
 
+    /// Sets the servo's sample interval (s).
+    pub fn set_interval(&mut self, interval_s: f64) {
+        self.servo.set_sync_interval(interval_s);
+    }
+
+    /// The servo's current frequency estimate (ppb).
+    pub fn servo_frequency(&self) -> f64 {
+        self.servo.frequency()
+    }
+
     /// Pure: feeds one measurement to the servo.
     pub fn step(&mut self, m: OffsetMeasurement) -> ServoOutput {
         let out = self.servo.sample(m.offset_ns, m.target_ts_ns, 1.0);

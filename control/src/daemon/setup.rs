@@ -57,6 +57,27 @@ pub fn load_config(args: &RunArgs) -> Result<Config, DaemonError> {
     if let Some(c) = args.clock {
         overrides.push(("clock_source".into(), ClockSource::from(c).as_str().into()));
     }
+    if args.phc2sys {
+        overrides.push(("phc2sys".into(), "1".into()));
+    }
+    for (key, val) in [
+        ("phc2sys_target", args.phc2sys_target.clone()),
+        ("phc2sys_offset", args.phc2sys_offset.clone()),
+        ("phc2sys_rate", args.phc2sys_rate.map(|v| v.to_string())),
+        (
+            "phc2sys_readings",
+            args.phc2sys_readings.map(|v| v.to_string()),
+        ),
+        (
+            "phc2sys_step_threshold",
+            args.phc2sys_step_threshold.map(|v| v.to_string()),
+        ),
+        ("phc2sys_servo", args.phc2sys_servo.clone()),
+    ] {
+        if let Some(v) = val {
+            overrides.push((key.into(), v));
+        }
+    }
     for s in &args.set {
         let (k, v) = s
             .split_once('=')
@@ -108,6 +129,8 @@ pub struct Plan {
     pub timestamp_source: String,
     /// What runs.
     pub mode: Mode,
+    /// The phc2sys task, when configured (started by the control loop).
+    pub phc2sys: Option<super::phc2sys::Phc2SysPlan>,
 }
 
 fn umem_bytes(x: &XskConfig) -> u64 {
@@ -182,6 +205,14 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
              every step and frequency change below changes the system clock"
         );
     }
+    let phc2sys = super::phc2sys::plan(
+        &cfg,
+        &clock,
+        super::phc2sys::VirtualTargetOptions {
+            offset_ns: args.phc2sys_virtual_offset_ns,
+            freq_ppb: args.phc2sys_virtual_freq_ppb,
+        },
+    )?;
     let mut nets = Vec::with_capacity(cfg.ports.len());
     for (ifname, pc) in &cfg.ports {
         nets.push(PortNet::discover(
@@ -340,6 +371,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         nets,
         timestamp_source,
         mode,
+        phc2sys,
     })
 }
 
