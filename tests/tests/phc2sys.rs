@@ -6,7 +6,8 @@
 //! (minus the automatic −37 s), which must converge and stay below a bound; the log must
 //! carry phc2sys's line and the metrics endpoint the phc2sys gauges. A second test checks
 //! that `--phc2sys` with the virtual clock and a real target is refused at start-up with the
-//! fix. Needs root and the `xptp` binary (skips without root, fails under
+//! fix, and that `--phc-set-from-system` is refused for the virtual clock and for a
+//! slaveOnly clock, each with its reason. Needs root and the `xptp` binary (skips without root, fails under
 //! XPTP_REQUIRE_ROOT=1).
 
 use std::path::Path;
@@ -208,4 +209,28 @@ fn phc2sys_from_the_virtual_clock_to_a_real_clock_is_refused() {
             && log.contains("use clock_source phc"),
         "{log}"
     );
+}
+
+#[test]
+fn phc_set_from_system_is_refused_without_a_grandmaster_capable_phc() {
+    for (tag, extra, want) in [
+        (
+            "psv",
+            &["--phc-set-from-system"][..],
+            "phc_set_from_system refused: clock_source virtual has no PHC to set",
+        ),
+        (
+            "pss",
+            &["--phc-set-from-system", "-s"][..],
+            "phc_set_from_system refused: this clock is slaveOnly",
+        ),
+    ] {
+        let Some((_bin, _lab, mut xptp)) = start(tag, extra) else {
+            return;
+        };
+        let st = xptp.wait_exit(Duration::from_secs(20)).unwrap();
+        let log = xptp.log_text();
+        assert_eq!(st.code(), Some(1), "{log}");
+        assert!(log.contains(want), "want {want:?} in:\n{log}");
+    }
 }

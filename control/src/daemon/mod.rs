@@ -174,6 +174,11 @@ pub struct RunArgs {
     /// Lab target (--phc2sys-target virtual): its oscillator error (ppb).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub phc2sys_virtual_freq_ppb: f64,
+    /// Grandmaster start (phc_set_from_system 1): set the PHC to CLOCK_REALTIME + utc_offset
+    /// once, like `phc_ctl IFACE set` on the TAI timescale. Refused for slaveOnly, gmCapable
+    /// 0, transparent clocks and clocks other than a PHC.
+    #[arg(long)]
+    pub phc_set_from_system: bool,
     /// Serve OpenMetrics/Prometheus text on `GET /metrics` at ADDR (HOST:PORT, or a bare
     /// PORT on 127.0.0.1; `--metrics` alone: 127.0.0.1:9184). Off by default. No
     /// authentication: bind beyond loopback deliberately.

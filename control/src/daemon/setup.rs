@@ -57,8 +57,13 @@ pub fn load_config(args: &RunArgs) -> Result<Config, DaemonError> {
     if let Some(c) = args.clock {
         overrides.push(("clock_source".into(), ClockSource::from(c).as_str().into()));
     }
-    if args.phc2sys {
-        overrides.push(("phc2sys".into(), "1".into()));
+    for (on, key) in [
+        (args.phc2sys, "phc2sys"),
+        (args.phc_set_from_system, "phc_set_from_system"),
+    ] {
+        if on {
+            overrides.push((key.into(), "1".into()));
+        }
     }
     for (key, val) in [
         ("phc2sys_target", args.phc2sys_target.clone()),
@@ -137,6 +142,42 @@ fn umem_bytes(x: &XskConfig) -> u64 {
     u64::from(x.frame_count) * u64::from(x.frame_size)
 }
 
+/// `phc_set_from_system 1` only makes sense on a grandmaster-capable clock whose disciplined
+/// clock is a PHC: anything else is refused with the reason.
+pub fn check_phc_set_from_system(cfg: &Config) -> Result<(), DaemonError> {
+    if !cfg.phc_set_from_system {
+        return Ok(());
+    }
+    let why = if cfg.clock.slave_only {
+        "this clock is slaveOnly: it never becomes grandmaster and its PHC takes its time from \
+         the master; drop phc_set_from_system (or slaveOnly)"
+    } else if !cfg.clock.gm_capable {
+        "gmCapable 0: this clock never becomes grandmaster; drop phc_set_from_system (or set \
+         gmCapable 1)"
+    } else if cfg.clock_type.is_transparent() {
+        "a transparent clock is never grandmaster and does not set its PHC; drop \
+         phc_set_from_system"
+    } else if cfg.clock_source != ClockSource::Phc {
+        match cfg.clock_source {
+            ClockSource::Virtual => {
+                "clock_source virtual has no PHC to set (the virtual clock starts from \
+                 CLOCK_TAI + --virtual-offset-ns); use clock_source phc or drop \
+                 phc_set_from_system"
+            }
+            _ => {
+                "clock_source system disciplines CLOCK_REALTIME itself, which is the time \
+                 phc_set_from_system would copy; use clock_source phc or drop \
+                 phc_set_from_system"
+            }
+        }
+    } else {
+        return Ok(());
+    };
+    Err(DaemonError::Unsupported(format!(
+        "phc_set_from_system refused: {why}"
+    )))
+}
+
 /// Checks the host, opens the clock and stands the datapath and the instance up.
 pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
     if cfg.ports.is_empty() {
@@ -148,6 +189,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             cfg.ports.len()
         )));
     }
+    check_phc_set_from_system(&cfg)?;
     let tc = cfg.clock_type.is_transparent();
     if !tc && cfg.time_stamping.is_one_step() {
         return Err(DaemonError::Unsupported(format!(
@@ -190,7 +232,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         .first()
         .map(|(n, _)| n.clone())
         .unwrap_or_default();
-    let clock = DaemonClock::open(
+    let mut clock = DaemonClock::open(
         cfg.clock_source,
         &first_if,
         VirtualOptions {
@@ -204,6 +246,21 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             "clock_source system: xptp disciplines CLOCK_REALTIME, the machine's own time; \
              every step and frequency change below changes the system clock"
         );
+    }
+    if cfg.phc_set_from_system {
+        if let Some(r) = clock.set_phc_from_system(cfg.clock.utc_offset)? {
+            tracing::info!(
+                phc = clock.name(),
+                step_ns = r.step_ns(),
+                "phc_set_from_system: {} set to CLOCK_REALTIME + {} s (utc_offset) with clock_settime, \
+                 then refined by {:+} ns: stepped by {:+.9} s (it read {:.9} s)",
+                clock.name(),
+                cfg.clock.utc_offset,
+                r.refine_ns,
+                r.step_ns() as f64 * 1e-9,
+                r.before_ns as f64 * 1e-9
+            );
+        }
     }
     let phc2sys = super::phc2sys::plan(
         &cfg,
@@ -404,4 +461,49 @@ fn log_datapath(g: usize, dp: &Datapath) {
         }
     }
     tracing::info!(worker = g, pinned = dp.pinned(), "datapath worker running");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClockType;
+
+    #[test]
+    fn phc_set_from_system_only_for_a_grandmaster_capable_phc_clock() {
+        let mut c = Config {
+            phc_set_from_system: true,
+            ..Config::default()
+        };
+        assert!(
+            check_phc_set_from_system(&c).is_ok(),
+            "OC on a PHC: allowed"
+        );
+        let refused = |c: &Config| check_phc_set_from_system(c).unwrap_err().to_string();
+        c.clock.slave_only = true;
+        assert!(refused(&c).contains("slaveOnly"), "{}", refused(&c));
+        c.clock.slave_only = false;
+        c.clock.gm_capable = false;
+        assert!(refused(&c).contains("gmCapable 0"), "{}", refused(&c));
+        c.clock.gm_capable = true;
+        c.clock_type = ClockType::E2eTransparent;
+        assert!(refused(&c).contains("transparent clock"), "{}", refused(&c));
+        c.clock_type = ClockType::Ordinary;
+        c.clock_source = ClockSource::Virtual;
+        let m = refused(&c);
+        assert!(
+            m.starts_with("phc_set_from_system refused: clock_source virtual has no PHC"),
+            "{m}"
+        );
+        c.clock_source = ClockSource::System;
+        assert!(
+            refused(&c).contains("clock_source system"),
+            "{}",
+            refused(&c)
+        );
+        c.phc_set_from_system = false;
+        assert!(
+            check_phc_set_from_system(&c).is_ok(),
+            "off: nothing to check"
+        );
+    }
 }
