@@ -57,7 +57,7 @@ fn start(tag: &str, extra: &[&str]) -> Option<(std::path::PathBuf, Lab, XptpRun)
 
 #[test]
 fn phc2sys_disciplines_a_virtual_target_to_the_virtual_clock() {
-    let Some((bin, _lab, mut xptp)) = start(
+    let Some((bin, lab, mut xptp)) = start(
         "p2s",
         &[
             "--virtual-freq-ppb",
@@ -71,6 +71,7 @@ fn phc2sys_disciplines_a_virtual_target_to_the_virtual_clock() {
             "1000000",
             "--phc2sys-virtual-freq-ppb",
             "50000",
+            "--metrics",
         ],
     ) else {
         return;
@@ -174,6 +175,22 @@ fn phc2sys_disciplines_a_virtual_target_to_the_virtual_clock() {
         "too few locked lines:\n{log}"
     );
     assert!(lines.iter().all(|l| l.contains(" delay ")), "{lines:?}");
+
+    // The metrics endpoint (loopback inside the namespace) carries the phc2sys gauges.
+    let text = lab
+        .node(0)
+        .ns
+        .run("curl", &["-sS", "http://127.0.0.1:9184/metrics"])
+        .expect("curl the metrics endpoint (apt-get install curl)");
+    let labels = r#"{source="virtual",target="virtual"}"#;
+    for want in [
+        format!("xptp_phc2sys_state{labels} 2"),
+        format!("xptp_phc2sys_offset_ns{labels} "),
+        format!("xptp_phc2sys_frequency_ppb{labels} "),
+        format!("xptp_phc2sys_true_error_ns{labels} "),
+    ] {
+        assert!(text.contains(&want), "no {want:?} in:\n{text}");
+    }
 
     // The table shows the block.
     let out = Command::new(&bin)

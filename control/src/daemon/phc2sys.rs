@@ -197,6 +197,9 @@ pub fn plan(
         ..cfg.servo
     }
     .limited_to_clock(target.clock().max_frequency_ppb());
+    if target.needs_sys_time() {
+        check_sys_time()?;
+    }
     let mut task = Phc2SysTask::new(source, target, build(k.servo, &servo_cfg), k.readings)?;
     task.set_interval(1.0 / k.rate_hz);
     for (m, why) in task.skipped() {
@@ -243,6 +246,22 @@ pub fn plan(
             .map(|(source, target)| TrueError { source, target }),
         shared,
     }))
+}
+
+/// A CLOCK_REALTIME target needs CAP_SYS_TIME in the permitted set (the task's thread keeps
+/// it from there): refuse to start without it rather than fail on the first step.
+fn check_sys_time() -> Result<(), DaemonError> {
+    let have = rustix::thread::capabilities(None)
+        .map(|c| c.permitted.contains(CapabilitySet::SYS_TIME))
+        .unwrap_or(false);
+    if have {
+        Ok(())
+    } else {
+        Err(err(format!(
+            "phc2sys_target CLOCK_REALTIME {}",
+            crate::clock::FIX_CAP_SYS_TIME.replacen("steering CLOCK_REALTIME ", "", 1)
+        )))
+    }
 }
 
 impl Phc2SysPlan {
@@ -419,6 +438,29 @@ mod tests {
         c.phc2sys.offset_text = "minus37".into();
         let e = plan(&c, &clock, VirtualTargetOptions::default()).unwrap_err();
         assert!(e.to_string().contains("phc2sys_offset 'minus37'"), "{e}");
+    }
+
+    #[test]
+    fn realtime_target_without_cap_sys_time_is_a_start_up_error() {
+        // Capabilities are per thread: only the spawned thread loses CAP_SYS_TIME.
+        let (with, without) = std::thread::spawn(|| {
+            let with = check_sys_time().map_err(|e| e.to_string());
+            crate::daemon::privilege::drop_to(CapabilitySet::empty()).unwrap();
+            (with, check_sys_time().map_err(|e| e.to_string()))
+        })
+        .join()
+        .unwrap();
+        // The test runs as root (netns tests need it), so the first check passes.
+        if rustix::process::geteuid().is_root() {
+            assert_eq!(with, Ok(()));
+        }
+        let m = without.unwrap_err();
+        assert!(
+            m.starts_with(
+                "phc2sys: phc2sys_target CLOCK_REALTIME needs CAP_SYS_TIME: run xptp as root"
+            ),
+            "{m}"
+        );
     }
 
     #[test]
