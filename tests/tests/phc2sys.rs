@@ -2,7 +2,7 @@
 //! daemon's virtual clock (a free-running grandmaster clock with a 20 ppm oscillator error)
 //! is the source, and a second virtual clock keeping UTC (`--phc2sys-target virtual`,
 //! started 1 ms off with a 50 ppm oscillator error) is the target. The task runs on its own
-//! thread at 4 Hz; `xptp status --json` reports the target's true error against the source
+//! thread at 4 Hz once the clock is grandmaster (phc2sys_wait_sync); `xptp status --json` reports the target's true error against the source
 //! (minus the automatic −37 s), which must converge and stay below a bound; the log must
 //! carry phc2sys's line and the metrics endpoint the phc2sys gauges. A second test checks
 //! that `--phc2sys` with the virtual clock and a real target is refused at start-up with the

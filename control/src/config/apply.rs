@@ -116,6 +116,7 @@ pub fn set_global(c: &mut Config, key: &str, v: &Value) -> bool {
         "phc2sys_step_threshold" => c.phc2sys.step_threshold = d,
         "phc2sys_first_step_threshold" => c.phc2sys.first_step_threshold = d,
         "phc2sys_servo" => c.phc2sys.servo = e.parse().unwrap_or(ServoKind::Pi),
+        "phc2sys_wait_sync" => c.phc2sys.wait_sync = b,
         "phc_set_from_system" => c.phc_set_from_system = b,
         k => match rate_limit_field(&mut c.rate_limits, k) {
             Some(f) => *f = u32::try_from(i).unwrap_or(u32::MAX),
@@ -215,6 +216,7 @@ pub fn get_global(c: &Config, key: &str) -> Option<String> {
         "phc2sys_step_threshold" => c.phc2sys.step_threshold.to_string(),
         "phc2sys_first_step_threshold" => c.phc2sys.first_step_threshold.to_string(),
         "phc2sys_servo" => c.phc2sys.servo.as_str().to_owned(),
+        "phc2sys_wait_sync" => b(c.phc2sys.wait_sync),
         "phc_set_from_system" => b(c.phc_set_from_system),
         "dscp_general" => c.dscp_general.to_string(),
         "sa_file" => c

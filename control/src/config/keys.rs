@@ -317,7 +317,9 @@ pub const KEYS: &[KeyDef] = &[
     // target − source in whole seconds, or `auto`: −currentUtcOffset when the source keeps
     // the PTP timescale and the target keeps UTC, else 0. `phc2sys_rate` [-R] updates per
     // second, `phc2sys_readings` [-N] PHC readings per update, `phc2sys_step_threshold` [-S]
-    // / `phc2sys_first_step_threshold` [-F] in seconds, `phc2sys_servo` the servo.
+    // / `phc2sys_first_step_threshold` [-F] in seconds, `phc2sys_servo` the servo,
+    // `phc2sys_wait_sync` [-w, but on by default]: no update before the PTP clock is
+    // synchronized (a port SLAVE with the servo locked, or grandmaster).
     kx("phc2sys", G, BOOL, "0"),
     kx("phc2sys_target", G, Ty::Str, "CLOCK_REALTIME"),
     kx("phc2sys_offset", G, Ty::Str, "auto"),
@@ -326,6 +328,7 @@ pub const KEYS: &[KeyDef] = &[
     kx("phc2sys_step_threshold", G, NON_NEG, "0.0"),
     kx("phc2sys_first_step_threshold", G, NON_NEG, "0.00002"),
     kx("phc2sys_servo", G, Ty::Enum(&["pi", "linreg", "kalman"]), "pi"),
+    kx("phc2sys_wait_sync", G, BOOL, "1"),
     // Grandmaster start: set the PHC from CLOCK_REALTIME + utc_offset once (`phc_ctl set`).
     kx("phc_set_from_system", G, BOOL, "0"),
 ];

@@ -341,6 +341,8 @@ pub struct Phc2SysKeys {
     pub first_step_threshold: f64,
     /// `phc2sys_servo`.
     pub servo: ServoKind,
+    /// `phc2sys_wait_sync` [-w]: start updating only once the PTP clock is synchronized.
+    pub wait_sync: bool,
 }
 
 impl Default for Phc2SysKeys {
@@ -354,6 +356,7 @@ impl Default for Phc2SysKeys {
             step_threshold: 0.0,
             first_step_threshold: 0.00002,
             servo: ServoKind::Pi,
+            wait_sync: true,
         }
     }
 }

@@ -417,9 +417,10 @@ fn phc2sys_keys() {
     assert_eq!(c.phc2sys.target, "CLOCK_REALTIME");
     assert_eq!(c.phc2sys.offset(), Ok(Phc2SysOffset::Auto));
     assert_eq!((c.phc2sys.rate_hz, c.phc2sys.readings), (1.0, 5));
+    assert!(c.phc2sys.wait_sync, "like phc2sys -w: on by default");
     let c = Config::load_str(
         None,
-        "[global]\nphc2sys 1\nphc2sys_target /dev/ptp1\nphc2sys_offset -37\nphc2sys_rate 8\nphc2sys_readings 9\nphc2sys_step_threshold 0.5\nphc2sys_servo kalman\nphc_set_from_system 1\n",
+        "[global]\nphc2sys 1\nphc2sys_target /dev/ptp1\nphc2sys_offset -37\nphc2sys_rate 8\nphc2sys_readings 9\nphc2sys_step_threshold 0.5\nphc2sys_servo kalman\nphc2sys_wait_sync 0\nphc_set_from_system 1\n",
         NO,
     )
     .unwrap();
@@ -429,6 +430,7 @@ fn phc2sys_keys() {
     assert_eq!((c.phc2sys.rate_hz, c.phc2sys.readings), (8.0, 9));
     assert_eq!(c.phc2sys.step_threshold, 0.5);
     assert_eq!(c.phc2sys.servo, crate::servo::ServoKind::Kalman);
+    assert!(!c.phc2sys.wait_sync);
     for (text, want) in [
         (
             "phc2sys_offset 37s",

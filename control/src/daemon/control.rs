@@ -376,6 +376,23 @@ impl Control {
         }
     }
 
+    /// Whether the PTP clock is synchronized, as phc2sys's `-w` asks ptp4l: a port SLAVE with
+    /// the servo locked, or, with no port taking time, a port MASTER (this clock is
+    /// grandmaster).
+    fn synchronized(&self) -> bool {
+        let states: Vec<PortState> = (1..=self.nets.len() as u16)
+            .filter_map(|p| self.inst.port_state(p))
+            .collect();
+        if states
+            .iter()
+            .any(|s| matches!(s, PortState::Slave | PortState::Uncalibrated))
+        {
+            states.contains(&PortState::Slave) && self.inst.servo_state() == ServoState::Locked
+        } else {
+            states.contains(&PortState::Master)
+        }
+    }
+
     /// Security alarms and rogue masters for status and metrics (see [`super::alarms`]).
     pub fn security_snapshot(&self) -> SecuritySnapshot {
         self.alarms.snapshot(&self.inst, self.now())
@@ -411,6 +428,7 @@ impl Control {
             let tp = self.inst.time_properties_ds();
             p.shared()
                 .set_time_properties(tp.current_utc_offset, tp.ptp_timescale);
+            p.shared().set_synced(self.synchronized());
         }
         let mut busy = false;
         for d in 0..self.dps.len() {

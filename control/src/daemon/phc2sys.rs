@@ -60,6 +60,8 @@ pub struct Phc2SysShared {
     auto_offset_ns: AtomicI64,
     /// Whether the target keeps UTC (fixed at start).
     target_utc: bool,
+    /// Whether the PTP clock is synchronized (set by the control loop).
+    synced: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -73,6 +75,13 @@ impl Phc2SysShared {
         };
         // Relaxed: one value, read once per update by the task.
         self.auto_offset_ns.store(o, Ordering::Relaxed);
+    }
+
+    /// Control loop: whether the PTP clock is synchronized now (a port SLAVE with its servo
+    /// locked, or the clock is grandmaster); phc2sys_wait_sync waits for the first `true`.
+    pub fn set_synced(&self, synced: bool) {
+        // Relaxed: a flag; the task only needs to see it eventually.
+        self.synced.store(synced, Ordering::Relaxed);
     }
 
     /// The task's last published status.
@@ -219,6 +228,8 @@ pub fn plan(
         }),
         auto_offset_ns: AtomicI64::new(0),
         target_utc,
+        // A transparent clock has no servo to wait for.
+        synced: AtomicBool::new(!k.wait_sync || cfg.clock_type.is_transparent()),
         stop: AtomicBool::new(false),
     });
     shared.set_time_properties(cfg.clock.utc_offset, true);
@@ -321,8 +332,31 @@ impl Phc2SysPlan {
         let period = Duration::from_secs_f64(1.0 / self.rate_hz);
         let mut next = Instant::now();
         let target = self.task.target().clock().name().to_string();
+        let mut waiting = true;
+        let mut told = false;
         // Relaxed: a stop request; nothing else is published with it.
         while !self.shared.stop.load(Ordering::Relaxed) {
+            if waiting {
+                // Relaxed: see `set_synced`.
+                let synced = self.shared.synced.load(Ordering::Relaxed);
+                self.shared.with_status(|s| s.waiting_for_sync = !synced);
+                if !synced {
+                    if !told {
+                        told = true;
+                        tracing::info!(
+                            "phc2sys: waiting for the PTP clock to synchronize before steering \
+                             {target} (phc2sys_wait_sync 1)"
+                        );
+                    }
+                    std::thread::sleep(STOP_POLL);
+                    continue;
+                }
+                waiting = false;
+                if told {
+                    tracing::info!("phc2sys: PTP clock synchronized; steering {target}");
+                }
+                next = Instant::now();
+            }
             let now = Instant::now();
             if now < next {
                 std::thread::sleep((next - now).min(STOP_POLL));
@@ -464,10 +498,41 @@ mod tests {
     }
 
     #[test]
+    fn wait_sync_holds_the_first_update_until_the_clock_is_synchronized() {
+        let clock = virtual_clock();
+        let mut c = cfg("virtual");
+        c.phc2sys.rate_hz = 50.0;
+        let h = plan(&c, &clock, VirtualTargetOptions::default())
+            .unwrap()
+            .unwrap()
+            .spawn(true)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        let s = h.shared().status();
+        assert!(s.waiting_for_sync && s.updates == 0, "{s:?}");
+        h.shared().set_synced(true);
+        let start = Instant::now();
+        while h.shared().status().updates < 3 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no updates after sync"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Losing sync later does not stop it (the PHC holds over; so does its follower).
+        h.shared().set_synced(false);
+        let n = h.shared().status().updates;
+        std::thread::sleep(Duration::from_millis(200));
+        let s = h.shared().status();
+        assert!(!s.waiting_for_sync && s.updates > n, "{s:?}");
+    }
+
+    #[test]
     fn lab_target_converges_on_its_own_thread() {
         let clock = virtual_clock();
         let mut c = cfg("virtual");
         c.phc2sys.rate_hz = 20.0;
+        c.phc2sys.wait_sync = false;
         let p = plan(
             &c,
             &clock,

@@ -69,6 +69,9 @@ pub struct Phc2SysStatus {
     pub method: String,
     /// Servo state of the last update (`s0`, `s1`, `s2`; empty before the first).
     pub state: String,
+    /// Waiting for the PTP clock to synchronize before the first update
+    /// (`phc2sys_wait_sync`).
+    pub waiting_for_sync: bool,
     /// Target − (source + offset) at the last update (ns).
     pub offset_ns: Option<i64>,
     /// The servo's frequency adjustment (ppb).

@@ -278,7 +278,9 @@ fn phc2sys_block(out: &mut String, p: &crate::status::Phc2SysStatus) {
     let _ = writeln!(out, "phc2sys: {} follows {}", p.target, p.source);
     let mut rows = Vec::new();
     kv(&mut rows, "Method", p.method.clone());
-    let state = if p.state.is_empty() {
+    let state = if p.waiting_for_sync {
+        "waiting for the PTP clock to synchronize (phc2sys_wait_sync)".to_owned()
+    } else if p.state.is_empty() {
         "- (no update yet)".to_owned()
     } else {
         format!("{} ({})", p.state, servo_words(&p.state))
