@@ -165,6 +165,9 @@ pub struct RunArgs {
     /// step).
     #[arg(long, value_name = "SECS")]
     pub phc2sys_step_threshold: Option<f64>,
+    /// phc2sys first step threshold in seconds [-F] (phc2sys_first_step_threshold).
+    #[arg(long, value_name = "SECS")]
+    pub phc2sys_first_step_threshold: Option<f64>,
     /// phc2sys servo (phc2sys_servo): pi, linreg or kalman.
     #[arg(long, value_name = "SERVO")]
     pub phc2sys_servo: Option<String>,

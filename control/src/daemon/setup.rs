@@ -77,6 +77,10 @@ pub fn load_config(args: &RunArgs) -> Result<Config, DaemonError> {
             "phc2sys_step_threshold",
             args.phc2sys_step_threshold.map(|v| v.to_string()),
         ),
+        (
+            "phc2sys_first_step_threshold",
+            args.phc2sys_first_step_threshold.map(|v| v.to_string()),
+        ),
         ("phc2sys_servo", args.phc2sys_servo.clone()),
     ] {
         if let Some(v) = val {
