@@ -473,6 +473,37 @@ mod tests {
     use crate::config::ClockType;
 
     #[test]
+    fn phc2sys_flags_become_the_keys() {
+        let args = RunArgs {
+            interfaces: vec!["eth0".into()],
+            phc2sys: true,
+            phc2sys_target: Some("/dev/ptp1".into()),
+            phc2sys_offset: Some("-37".into()),
+            phc2sys_rate: Some(8.0),
+            phc2sys_readings: Some(9),
+            phc2sys_step_threshold: Some(0.5),
+            phc2sys_first_step_threshold: Some(0.001),
+            phc2sys_servo: Some("linreg".into()),
+            phc_set_from_system: true,
+            ..RunArgs::default()
+        };
+        let c = load_config(&args).unwrap();
+        let k = &c.phc2sys;
+        assert!(k.enabled && c.phc_set_from_system);
+        assert_eq!(k.target, "/dev/ptp1");
+        assert_eq!(k.offset(), Ok(crate::config::Phc2SysOffset::Seconds(-37)));
+        assert_eq!((k.rate_hz, k.readings), (8.0, 9));
+        assert_eq!((k.step_threshold, k.first_step_threshold), (0.5, 0.001));
+        assert_eq!(k.servo, crate::servo::ServoKind::Linreg);
+        let bad = RunArgs {
+            phc2sys_readings: Some(40),
+            ..args
+        };
+        let e = load_config(&bad).unwrap_err().to_string();
+        assert!(e.contains("phc2sys_readings 40 out of range"), "{e}");
+    }
+
+    #[test]
     fn phc_set_from_system_only_for_a_grandmaster_capable_phc_clock() {
         let mut c = Config {
             phc_set_from_system: true,
