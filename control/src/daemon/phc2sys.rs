@@ -28,8 +28,8 @@ use crate::clock::phc2sys::{
     log_line, Phc2SysSource, Phc2SysTarget, Phc2SysTask, Phc2SysUpdate, VirtualReadClock,
 };
 use crate::clock::{
-    Clock, LinuxSyscalls, PhcClock, SystemClock, TaiSource, TimeSource, VirtualClock,
-    VirtualClockConfig, VirtualClockReader, NS_PER_SEC,
+    Clock, ClockSyscalls, LinuxSyscalls, PhcClock, SystemClock, TaiSource, TimeSource,
+    VirtualClock, VirtualClockConfig, VirtualClockReader, NS_PER_SEC,
 };
 use crate::config::{Config, Phc2SysOffset};
 use crate::servo::{build, ServoConfig, TimeStamping};
@@ -106,8 +106,8 @@ struct TrueError {
 
 /// A configured task, not yet running.
 #[derive(Debug)]
-pub struct Phc2SysPlan {
-    task: Phc2SysTask,
+pub struct Phc2SysPlan<S: ClockSyscalls + 'static = LinuxSyscalls> {
+    task: Phc2SysTask<S>,
     offset: Phc2SysOffset,
     rate_hz: f64,
     truth: Option<TrueError>,
@@ -129,7 +129,8 @@ pub fn plan(
     if !k.enabled {
         return Ok(None);
     }
-    let offset = k.offset().map_err(err)?;
+    // Before opening anything: a bad -O is a configuration error.
+    k.offset().map_err(err)?;
     let target_name = k.target.trim();
     let mut truth_source = None;
     let source =
@@ -196,6 +197,26 @@ pub fn plan(
             )))
         }
     };
+    if target.needs_sys_time() {
+        check_sys_time()?;
+    }
+    let truth = truth_source
+        .zip(truth_target)
+        .map(|(source, target)| TrueError { source, target });
+    assemble(cfg, source, target, truth).map(Some)
+}
+
+/// The syscall-independent part of [`plan`]: servo, method probe, shared status, start-up
+/// log.
+fn assemble<S: ClockSyscalls + 'static>(
+    cfg: &Config,
+    source: Phc2SysSource<S>,
+    target: Phc2SysTarget<S>,
+    truth: Option<TrueError>,
+) -> Result<Phc2SysPlan<S>, DaemonError> {
+    let k = &cfg.phc2sys;
+    let offset = k.offset().map_err(err)?;
+    let source_name = source.name().to_string();
     // phc2sys's servo: PI with hardware-timestamping constants (kp 0.7, ki 0.3), its own
     // step thresholds, limited to what the target accepts.
     let servo_cfg = ServoConfig {
@@ -206,9 +227,6 @@ pub fn plan(
         ..cfg.servo
     }
     .limited_to_clock(target.clock().max_frequency_ppb());
-    if target.needs_sys_time() {
-        check_sys_time()?;
-    }
     let mut task = Phc2SysTask::new(source, target, build(k.servo, &servo_cfg), k.readings)?;
     task.set_interval(1.0 / k.rate_hz);
     for (m, why) in task.skipped() {
@@ -248,15 +266,13 @@ pub fn plan(
             Phc2SysOffset::Seconds(s) => format!("{s} s"),
         }
     );
-    Ok(Some(Phc2SysPlan {
+    Ok(Phc2SysPlan {
         task,
         offset,
         rate_hz: k.rate_hz,
-        truth: truth_source
-            .zip(truth_target)
-            .map(|(source, target)| TrueError { source, target }),
+        truth,
         shared,
-    }))
+    })
 }
 
 /// A CLOCK_REALTIME target needs CAP_SYS_TIME in the permitted set (the task's thread keeps
@@ -275,7 +291,7 @@ fn check_sys_time() -> Result<(), DaemonError> {
     }
 }
 
-impl Phc2SysPlan {
+impl<S: ClockSyscalls + 'static> Phc2SysPlan<S> {
     /// The capabilities the task's thread keeps.
     pub fn needed_capabilities(&self) -> CapabilitySet {
         if self.task.target().needs_sys_time() {
@@ -439,6 +455,7 @@ impl Drop for Phc2SysHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::phc2sys::{Phc2SysSource, Phc2SysTarget};
     use crate::clock::ClockSource;
     use crate::daemon::clock::VirtualOptions;
 
@@ -495,6 +512,111 @@ mod tests {
             ),
             "{m}"
         );
+    }
+
+    /// A fake PHC at /dev/ptp0 keeping TAI, CLOCK_REALTIME 2 ms ahead, and a thread that
+    /// advances the fake's true time 10 ms per 10 ms until `stop`.
+    fn fake_world(
+        stop: Arc<AtomicBool>,
+    ) -> (
+        crate::clock::fake::FakeSyscalls,
+        std::thread::JoinHandle<()>,
+    ) {
+        use crate::clock::fake::FakeSyscalls;
+        const T0: i64 = 1_700_000_000 * NS_PER_SEC;
+        let fake = FakeSyscalls::new(T0);
+        fake.add_phc(
+            "/dev/ptp0",
+            T0 + 37 * NS_PER_SEC + 2_000_000,
+            0.0,
+            1_000_000,
+            true,
+        );
+        let f = fake.clone();
+        let clock = std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(10));
+                f.advance(10_000_000);
+            }
+        });
+        (fake, clock)
+    }
+
+    fn realtime_plan(
+        fake: &crate::clock::fake::FakeSyscalls,
+    ) -> Phc2SysPlan<crate::clock::fake::FakeSyscalls> {
+        let mut c = cfg("CLOCK_REALTIME");
+        c.phc2sys.rate_hz = 50.0;
+        c.phc2sys.wait_sync = false;
+        let phc = PhcClock::open_with(fake.clone(), "/dev/ptp0").unwrap();
+        let sys = SystemClock::discipline_realtime_explicitly(fake.clone()).unwrap();
+        assemble(
+            &c,
+            Phc2SysSource::Phc(phc),
+            Phc2SysTarget::Realtime(sys),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn realtime_target_on_fakes_follows_the_phc_with_minus_utc_offset() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (fake, ticker) = fake_world(stop.clone());
+        let p = realtime_plan(&fake);
+        assert_eq!(p.needed_capabilities(), CapabilitySet::SYS_TIME);
+        let h = p.spawn(true).unwrap();
+        let start = Instant::now();
+        let mut s = h.shared().status();
+        while start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(50));
+            s = h.shared().status();
+            if s.state == "s2" && s.offset_ns.is_some_and(|o| o.abs() < 100) {
+                break;
+            }
+        }
+        drop(h);
+        stop.store(true, Ordering::Relaxed);
+        ticker.join().unwrap();
+        assert_eq!(
+            (s.source.as_str(), s.target.as_str(), s.method.as_str()),
+            ("/dev/ptp0", "CLOCK_REALTIME", "PTP_SYS_OFFSET_EXTENDED")
+        );
+        assert_eq!(
+            (s.state.as_str(), s.sync_offset_s, s.errors),
+            ("s2", -37, 0),
+            "{s:?}"
+        );
+        let phc = fake.read(fake.phc_clock_id("/dev/ptp0").unwrap()).unwrap();
+        let err = fake.read(crate::clock::ClockId::REALTIME).unwrap() - (phc - 37 * NS_PER_SEC);
+        assert!(
+            err.abs() < 1_000,
+            "CLOCK_REALTIME off the PHC's UTC by {err} ns"
+        );
+    }
+
+    #[test]
+    fn refused_realtime_steps_show_in_the_status_with_the_fix() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (fake, ticker) = fake_world(stop.clone());
+        fake.refuse_changes(crate::clock::ClockId::REALTIME, libc::EPERM);
+        let h = realtime_plan(&fake).spawn(true).unwrap();
+        let start = Instant::now();
+        while h.shared().status().errors < 3 {
+            assert!(start.elapsed() < Duration::from_secs(20), "no failures");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let s = h.shared().status();
+        drop(h);
+        stop.store(true, Ordering::Relaxed);
+        ticker.join().unwrap();
+        let e = s.last_error.unwrap_or_default();
+        assert!(
+            e.contains(" on CLOCK_REALTIME was refused (Operation not permitted")
+                && e.contains("needs CAP_SYS_TIME"),
+            "{e}"
+        );
+        assert_eq!(s.steps, 0);
     }
 
     #[test]
