@@ -175,6 +175,7 @@ fn phc2sys_disciplines_a_virtual_target_to_the_virtual_clock() {
         "too few locked lines:\n{log}"
     );
     assert!(lines.iter().all(|l| l.contains(" delay ")), "{lines:?}");
+    println!("last phc2sys line: {}", lines.last().unwrap_or(&""));
 
     // The metrics endpoint (loopback inside the namespace) carries the phc2sys gauges.
     let text = lab
