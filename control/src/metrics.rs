@@ -74,7 +74,22 @@ pub const METRIC_NAMES: &[&str] = &[
     "xptp_residence_time_seconds",
     "xptp_delay_req_handling_seconds",
     "xptp_pdelay_turnaround_seconds",
+    "xptp_phc2sys_offset_ns",
+    "xptp_phc2sys_frequency_ppb",
+    "xptp_phc2sys_state",
+    "xptp_phc2sys_delay_ns",
+    "xptp_phc2sys_true_error_ns",
+    "xptp_phc2sys_updates",
 ];
+
+/// ptp4l's servo state names as numbers: 0 unlocked (s0), 1 jump (s1), 2 locked (s2).
+fn servo_code(state: &str) -> i64 {
+    match state {
+        "s1" => 1,
+        "s2" => 2,
+        _ => 0,
+    }
+}
 
 /// `--metrics` values: `HOST:PORT`, a bare `PORT` (on 127.0.0.1) or nothing (the default).
 pub fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
@@ -93,6 +108,13 @@ pub fn parse_metrics_addr(s: &str) -> Result<SocketAddr, String> {
 }
 
 type Labels = Vec<(&'static str, String)>;
+
+/// `labels` plus one more.
+fn with(labels: &Labels, k: &'static str, v: &str) -> Labels {
+    let mut l = labels.clone();
+    l.push((k, v.to_string()));
+    l
+}
 
 /// Encodes one snapshot: a [`Collector`] over an immutable [`Status`].
 #[derive(Debug)]
@@ -221,11 +243,7 @@ impl Collector for SnapshotCollector {
                 "Frequency adjustment applied to the disciplined clock, in ppb",
                 &[(none(), c.frequency_ppb)],
             )?;
-            let servo = match c.servo_state.as_str() {
-                "s1" => 1i64,
-                "s2" => 2,
-                _ => 0,
-            };
+            let servo = servo_code(&c.servo_state);
             gauges(
                 &mut e,
                 "xptp_servo_state",
@@ -258,6 +276,53 @@ impl Collector for SnapshotCollector {
             "The virtual clock's error against its truth (CLOCK_TAI or CLOCK_REALTIME), in nanoseconds (virtual clock only)",
             &opt(c.true_error_ns),
         )?;
+        if let Some(p) = &s.phc2sys {
+            let l =
+                || -> Labels { vec![("source", p.source.clone()), ("target", p.target.clone())] };
+            let one = |v: Option<i64>| v.map(|v| vec![(l(), v)]).unwrap_or_default();
+            gauges(
+                &mut e,
+                "xptp_phc2sys_offset_ns",
+                "phc2sys: target minus (source + offset) at the last update, in nanoseconds",
+                &one(p.offset_ns),
+            )?;
+            gauges(
+                &mut e,
+                "xptp_phc2sys_frequency_ppb",
+                "phc2sys: frequency adjustment of the target, in ppb",
+                &[(l(), p.freq_ppb)],
+            )?;
+            gauges(
+                &mut e,
+                "xptp_phc2sys_state",
+                "phc2sys servo state: 0 unlocked (s0), 1 jump (s1), 2 locked (s2)",
+                &[(l(), servo_code(&p.state))],
+            )?;
+            gauges(
+                &mut e,
+                "xptp_phc2sys_delay_ns",
+                "phc2sys: width of the last source/target read window, in nanoseconds",
+                &one(p.delay_ns),
+            )?;
+            gauges(
+                &mut e,
+                "xptp_phc2sys_true_error_ns",
+                "phc2sys: a virtual target's true error against the source, in nanoseconds (labs only)",
+                &one(p.true_error_ns),
+            )?;
+            let mut m = l();
+            m.push(("method", p.method.clone()));
+            counters(
+                &mut e,
+                "xptp_phc2sys_updates",
+                "phc2sys updates by outcome",
+                &[
+                    (with(&m, "outcome", "ok"), p.updates),
+                    (with(&m, "outcome", "step"), p.steps),
+                    (with(&m, "outcome", "failed"), p.errors),
+                ],
+            )?;
+        }
         gauges(
             &mut e,
             "xptp_alarms",
@@ -797,6 +862,19 @@ mod tests {
                 true_error_ns: Some(5),
                 ..ClockStatus::default()
             },
+            phc2sys: Some(crate::status::Phc2SysStatus {
+                source: "/dev/ptp0".into(),
+                target: "CLOCK_REALTIME".into(),
+                method: "PTP_SYS_OFFSET_EXTENDED".into(),
+                state: "s2".into(),
+                offset_ns: Some(-12),
+                freq_ppb: 3021.0,
+                delay_ns: Some(1234),
+                updates: 60,
+                steps: 1,
+                true_error_ns: Some(3),
+                ..Default::default()
+            }),
             ports: vec![p],
             workers: vec![w],
             histograms: vec![
@@ -855,6 +933,13 @@ mod tests {
         );
         assert!(
             text.contains(r#"xptp_alarms_raised_total{kind="rogue_master"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"xptp_phc2sys_offset_ns{source="/dev/ptp0",target="CLOCK_REALTIME"} -12"#
+            ) && text
+                .contains(r#"xptp_phc2sys_state{source="/dev/ptp0",target="CLOCK_REALTIME"} 2"#),
             "{text}"
         );
         assert!(

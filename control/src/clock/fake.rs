@@ -60,12 +60,24 @@ pub enum FakeCall {
     SetTime(ClockId, i64),
 }
 
+/// A recorded PTP_SYS_OFFSET* ioctl (whether or not the fake driver implements it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FakeIoctl {
+    /// PTP_SYS_OFFSET_PRECISE on the descriptor.
+    Precise(Fd),
+    /// PTP_SYS_OFFSET_EXTENDED on the descriptor with n_samples.
+    Extended(Fd, u32),
+    /// PTP_SYS_OFFSET on the descriptor with n_samples.
+    Basic(Fd, u32),
+}
+
 #[derive(Debug)]
 struct FakePhc {
     path: String,
     clk: ClockId,
     caps: PhcCaps,
     extended: bool,
+    precise: bool,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +93,9 @@ struct World {
     /// Where inside the window the PHC is really read (0 = at sys_before, 1 = at sys_after).
     read_skew: f64,
     calls: Vec<FakeCall>,
+    ioctls: Vec<FakeIoctl>,
+    /// Clocks whose mutating calls fail, with the errno.
+    refuse: HashMap<libc::clockid_t, i32>,
 }
 
 /// The fake kernel. Cloning shares the same world.
@@ -165,7 +180,28 @@ impl FakeSyscalls {
                 ..Default::default()
             },
             extended,
+            precise: false,
         });
+    }
+
+    /// Gives the PHC at `path` hardware cross-timestamping (PTP_SYS_OFFSET_PRECISE and the
+    /// `cross_timestamping` capability).
+    pub fn set_precise(&self, path: &str, precise: bool) {
+        let mut w = self.w();
+        if let Some(p) = w.phcs.iter_mut().find(|p| p.path == path) {
+            p.precise = precise;
+            p.caps.cross_timestamping = precise;
+        }
+    }
+
+    /// Makes every mutating call on `clk` fail with `errno` (e.g. EPERM: no CAP_SYS_TIME).
+    pub fn refuse_changes(&self, clk: ClockId, errno: i32) {
+        self.w().refuse.insert(clk.0, errno);
+    }
+
+    /// Every PTP_SYS_OFFSET* ioctl so far, in order.
+    pub fn ioctls(&self) -> Vec<FakeIoctl> {
+        self.w().ioctls.clone()
     }
 
     /// Declares an interface and its PHC index (-1: none).
@@ -279,6 +315,9 @@ impl ClockSyscalls for FakeSyscalls {
     fn clock_settime(&self, clk: ClockId, ns: i64) -> io::Result<()> {
         let mut w = self.w();
         let clk = Self::resolve(&w, clk);
+        if let Some(&e) = w.refuse.get(&clk.0) {
+            return Err(io::Error::from_raw_os_error(e));
+        }
         let t = w.true_ns;
         let c = w
             .clocks
@@ -307,6 +346,9 @@ impl ClockSyscalls for FakeSyscalls {
     fn adjtime_set_frequency(&self, clk: ClockId, freq_scaled_ppm: i64) -> io::Result<()> {
         let mut w = self.w();
         let clk = Self::resolve(&w, clk);
+        if let Some(&e) = w.refuse.get(&clk.0) {
+            return Err(io::Error::from_raw_os_error(e));
+        }
         let t = w.true_ns;
         let c = w
             .clocks
@@ -324,6 +366,9 @@ impl ClockSyscalls for FakeSyscalls {
     fn adjtime_step(&self, clk: ClockId, delta_ns: i64) -> io::Result<()> {
         let mut w = self.w();
         let clk = Self::resolve(&w, clk);
+        if let Some(&e) = w.refuse.get(&clk.0) {
+            return Err(io::Error::from_raw_os_error(e));
+        }
         let c = w
             .clocks
             .get_mut(&clk.0)
@@ -355,9 +400,30 @@ impl ClockSyscalls for FakeSyscalls {
         Ok(Self::phc_of(&w, fd)?.caps)
     }
 
+    fn sys_offset_precise(&self, fd: Fd) -> io::Result<SysOffsetSample> {
+        let (phc, rt) = {
+            let mut w = self.w();
+            w.ioctls.push(FakeIoctl::Precise(fd));
+            let phc = Self::phc_of(&w, fd)?;
+            if !phc.precise {
+                return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+            }
+            let pc = *w.clocks.get(&phc.clk.0).ok_or_else(enodev)?;
+            let rt = *w.clocks.get(&libc::CLOCK_REALTIME).ok_or_else(enodev)?;
+            (pc.read(w.true_ns).0, rt.read(w.true_ns).0)
+        };
+        // A cross-timestamp: both clocks latched at the same instant.
+        Ok(SysOffsetSample {
+            sys_before: rt,
+            phc,
+            sys_after: rt,
+        })
+    }
+
     fn sys_offset_extended(&self, fd: Fd, n: u32) -> io::Result<Vec<SysOffsetSample>> {
         {
-            let w = self.w();
+            let mut w = self.w();
+            w.ioctls.push(FakeIoctl::Extended(fd, n));
             if !Self::phc_of(&w, fd)?.extended {
                 return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
             }
@@ -366,6 +432,7 @@ impl ClockSyscalls for FakeSyscalls {
     }
 
     fn sys_offset(&self, fd: Fd, n: u32) -> io::Result<Vec<SysOffsetSample>> {
+        self.w().ioctls.push(FakeIoctl::Basic(fd, n));
         self.samples(fd, n)
     }
 

@@ -15,12 +15,13 @@
 
 pub mod fake;
 pub mod phc;
+pub mod phc2sys;
 pub mod sync;
 pub mod syscalls;
 pub mod system;
 pub mod virtual_clock;
 
-pub use phc::{PhcCaps, PhcClock, SysOffsetSample};
+pub use phc::{PhcCaps, PhcClock, SysOffsetMethod, SysOffsetSample};
 pub use syscalls::{ClockId, ClockSyscalls, Fd, LinuxSyscalls, TimexRead};
 pub use system::SystemClock;
 pub use virtual_clock::{
@@ -83,9 +84,54 @@ pub enum ClockError {
         #[source]
         source: std::io::Error,
     },
+    /// The kernel refused a clock change for lack of privilege (EPERM / EACCES).
+    #[error("{op} on {clock} was refused ({source}): {fix}")]
+    NotPermitted {
+        op: &'static str,
+        clock: String,
+        fix: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// The clock returned a PTP_SYS_OFFSET* answer with no usable sample.
     #[error("{clock} returned no usable PHC/system offset sample (n_samples {n}); retry, or lower the number of readings")]
     NoOffsetSample { clock: String, n: u32 },
+}
+
+/// What to do when the kernel refuses to change CLOCK_REALTIME.
+pub const FIX_CAP_SYS_TIME: &str =
+    "steering CLOCK_REALTIME needs CAP_SYS_TIME: run xptp as root or grant it \
+     (systemd AmbientCapabilities=CAP_SYS_TIME); xptp keeps it after setup only for clock_source \
+     system or a phc2sys target of CLOCK_REALTIME";
+/// What to do when the kernel refuses to change a PHC.
+pub const FIX_PHC_WRITE: &str =
+    "steering a PHC needs its /dev/ptpN opened read-write: run xptp as root or give \
+     its user write access to the device (udev rule, group ptp)";
+
+/// A syscall error naming the operation and the clock; EPERM/EACCES become
+/// [`ClockError::NotPermitted`] with the fix for that clock.
+pub(crate) fn syscall_error(op: &'static str, clock: &str, source: std::io::Error) -> ClockError {
+    if matches!(
+        source.raw_os_error(),
+        Some(libc::EPERM) | Some(libc::EACCES)
+    ) {
+        ClockError::NotPermitted {
+            op,
+            clock: clock.to_string(),
+            fix: if clock == "CLOCK_REALTIME" {
+                FIX_CAP_SYS_TIME
+            } else {
+                FIX_PHC_WRITE
+            },
+            source,
+        }
+    } else {
+        ClockError::Syscall {
+            op,
+            clock: clock.to_string(),
+            source,
+        }
+    }
 }
 
 /// A clock that can be read and steered in frequency and phase.

@@ -6,7 +6,40 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::syscalls::{ClockId, ClockSyscalls, Fd, LinuxSyscalls, PTP_MAX_SAMPLES};
-use super::{clamp_ppb, ppb_to_scaled_ppm, scaled_ppm_to_ppb, Clock, ClockError};
+use super::{clamp_ppb, ppb_to_scaled_ppm, scaled_ppm_to_ppb, syscall_error, Clock, ClockError};
+
+/// How a PHC is compared with CLOCK_REALTIME, best first (linuxptp's `sysoff` methods).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum SysOffsetMethod {
+    /// PTP_SYS_OFFSET_PRECISE: a hardware cross-timestamp (PCIe PTM, ART); no read window.
+    Precise,
+    /// PTP_SYS_OFFSET_EXTENDED: the driver brackets the PHC read itself (tight windows).
+    Extended,
+    /// PTP_SYS_OFFSET: the PTP core brackets the whole driver call (wider windows).
+    Basic,
+}
+
+impl SysOffsetMethod {
+    /// Best first.
+    pub const ALL: [SysOffsetMethod; 3] = [Self::Precise, Self::Extended, Self::Basic];
+
+    /// The ioctl's name (for logs and status).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Precise => "PTP_SYS_OFFSET_PRECISE",
+            Self::Extended => "PTP_SYS_OFFSET_EXTENDED",
+            Self::Basic => "PTP_SYS_OFFSET",
+        }
+    }
+}
+
+/// Whether an ioctl error means "this driver does not implement it" (try the next method).
+fn unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOTTY) | Some(libc::EOPNOTSUPP) | Some(libc::EINVAL)
+    )
+}
 
 /// What PTP_CLOCK_GETCAPS reports that xptp uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -148,11 +181,49 @@ impl<S: ClockSyscalls> PhcClock<S> {
     }
 
     fn err(&self, op: &'static str, source: std::io::Error) -> ClockError {
-        ClockError::Syscall {
-            op,
-            clock: self.name.clone(),
-            source,
+        syscall_error(op, &self.name, source)
+    }
+
+    /// Finds the best PHC/system comparison the driver implements, trying
+    /// [`SysOffsetMethod::ALL`] in order (as linuxptp's `sysoff_probe` does): a method whose
+    /// ioctl fails with ENOTTY/EOPNOTSUPP/EINVAL is skipped, any other error is returned.
+    /// Returns the method and the reasons the better ones were skipped.
+    pub fn probe_sys_offset(
+        &self,
+        n: u32,
+    ) -> Result<(SysOffsetMethod, Vec<(SysOffsetMethod, String)>), ClockError> {
+        let mut skipped = Vec::new();
+        for m in SysOffsetMethod::ALL {
+            match self.sys_offset_raw(m, n) {
+                Ok(_) => return Ok((m, skipped)),
+                Err(e) if unsupported(&e) => skipped.push((m, e.to_string())),
+                Err(e) => return Err(self.err(m.as_str(), e)),
+            }
         }
+        // PTP_SYS_OFFSET is in every PHC driver; reaching here means the device is no PHC.
+        Err(ClockError::NoOffsetSample {
+            clock: self.name.clone(),
+            n,
+        })
+    }
+
+    fn sys_offset_raw(&self, m: SysOffsetMethod, n: u32) -> std::io::Result<Vec<SysOffsetSample>> {
+        let n = n.clamp(1, PTP_MAX_SAMPLES);
+        match m {
+            SysOffsetMethod::Precise => self.sys.sys_offset_precise(self.fd).map(|s| vec![s]),
+            SysOffsetMethod::Extended => self.sys.sys_offset_extended(self.fd, n),
+            SysOffsetMethod::Basic => self.sys.sys_offset(self.fd, n),
+        }
+    }
+
+    /// `n` PHC/system samples by method `m` (one for [`SysOffsetMethod::Precise`]).
+    pub fn sys_offset_by(
+        &self,
+        m: SysOffsetMethod,
+        n: u32,
+    ) -> Result<Vec<SysOffsetSample>, ClockError> {
+        self.sys_offset_raw(m, n)
+            .map_err(|e| self.err(m.as_str(), e))
     }
 
     /// Reads `n` (1..=25) PHC/system-clock sample triples, with PTP_SYS_OFFSET_EXTENDED when the
@@ -163,12 +234,7 @@ impl<S: ClockSyscalls> PhcClock<S> {
         if self.extended_ok.load(Ordering::Relaxed) {
             match self.sys.sys_offset_extended(self.fd, n) {
                 Ok(v) => return Ok(v),
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOTTY) | Some(libc::EOPNOTSUPP) | Some(libc::EINVAL)
-                    ) =>
-                {
+                Err(e) if unsupported(&e) => {
                     self.extended_ok.store(false, Ordering::Relaxed);
                 }
                 Err(e) => return Err(self.err("PTP_SYS_OFFSET_EXTENDED", e)),

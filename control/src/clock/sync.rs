@@ -87,6 +87,16 @@ impl Phc2Sys {
         }
     }
 
+    /// Sets the servo's sample interval (s).
+    pub fn set_interval(&mut self, interval_s: f64) {
+        self.servo.set_sync_interval(interval_s);
+    }
+
+    /// The servo's current frequency estimate (ppb).
+    pub fn servo_frequency(&self) -> f64 {
+        self.servo.frequency()
+    }
+
     /// Pure: feeds one measurement to the servo.
     pub fn step(&mut self, m: OffsetMeasurement) -> ServoOutput {
         let out = self.servo.sample(m.offset_ns, m.target_ts_ns, 1.0);
@@ -132,23 +142,53 @@ impl Phc2Sys {
     }
 }
 
-/// Grandmaster start-up: steps the PHC so that it reads the system clock (UTC) plus
-/// `utc_offset_s` (TAI − UTC, normally 37), like `phc_ctl <if> set` but measured through
-/// PTP_SYS_OFFSET*. Returns the step applied (ns).
+/// What [`set_phc_from_system`] did (all nanoseconds).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PhcSetReport {
+    /// The PHC's reading just before it was set.
+    pub before_ns: i64,
+    /// The value written with `clock_settime` (CLOCK_REALTIME + UTC offset).
+    pub set_to_ns: i64,
+    /// The fine step applied afterwards from a PTP_SYS_OFFSET* comparison (0 if none).
+    pub refine_ns: i64,
+}
+
+impl PhcSetReport {
+    /// How far the PHC jumped in total.
+    pub fn step_ns(&self) -> i64 {
+        self.set_to_ns
+            .saturating_sub(self.before_ns)
+            .saturating_add(self.refine_ns)
+    }
+}
+
+/// Grandmaster start-up, like `phc_ctl <if> set` but on the TAI timescale: sets the PHC to
+/// CLOCK_REALTIME + `utc_offset_s` (TAI − UTC, normally 37) with `clock_settime`, then
+/// removes what that coarse set missed (the time between the two calls) with a step measured
+/// through PTP_SYS_OFFSET* (`readings` samples, shortest window).
 pub fn set_phc_from_system<S: ClockSyscalls>(
     phc: &mut PhcClock<S>,
     utc_offset_s: i16,
     readings: u32,
-) -> Result<i64, ClockError> {
-    let samples = phc.sys_offset(readings)?;
-    let b = best_sample(&samples).ok_or(ClockError::NoOffsetSample {
-        clock: phc.name().to_string(),
-        n: readings,
-    })?;
-    let want = b.sys_midpoint() + i64::from(utc_offset_s) * NS_PER_SEC;
-    let step = want - b.phc;
-    phc.step(step)?;
-    Ok(step)
+) -> Result<PhcSetReport, ClockError> {
+    let utc = i64::from(utc_offset_s) * NS_PER_SEC;
+    let before_ns = phc.now()?;
+    let realtime = phc
+        .syscalls()
+        .clock_gettime(super::ClockId::REALTIME)
+        .map_err(|e| super::syscall_error("clock_gettime", "CLOCK_REALTIME", e))?;
+    let set_to_ns = realtime.saturating_add(utc);
+    phc.set_time(set_to_ns)?;
+    let b = phc.best_sys_offset(readings)?;
+    let refine_ns = b.sys_midpoint().saturating_add(utc).saturating_sub(b.phc);
+    if refine_ns != 0 {
+        phc.step(refine_ns)?;
+    }
+    Ok(PhcSetReport {
+        before_ns,
+        set_to_ns,
+        refine_ns,
+    })
 }
 
 #[cfg(test)]
@@ -223,15 +263,43 @@ mod tests {
     }
 
     #[test]
+    fn phc_set_from_system_refines_the_coarse_set_by_a_measured_step() {
+        let fake = FakeSyscalls::new(T0);
+        fake.add_phc("/dev/ptp0", 0, 0.0, 500_000, true);
+        // The driver latches the PHC at the start of a 400 ns window: the midpoint
+        // comparison sees the PHC 200 ns behind CLOCK_REALTIME + 37 s and steps it.
+        fake.set_sys_offset_windows(vec![400], 0.0);
+        let mut phc = PhcClock::open_with(fake.clone(), "/dev/ptp0").unwrap();
+        let id = fake.phc_clock_id("/dev/ptp0").unwrap();
+        let r = set_phc_from_system(&mut phc, 37, 3).unwrap();
+        assert_eq!(r.refine_ns, 200);
+        assert_eq!(
+            fake.calls(),
+            vec![FakeCall::SetTime(id, T0 + 37 * S), FakeCall::Step(id, 200)]
+        );
+        assert_eq!(r.step_ns(), T0 + 37 * S + 200);
+    }
+
+    #[test]
     fn phc_follows_phc_and_grandmaster_sets_phc_from_system() {
         let fake = FakeSyscalls::new(T0);
         fake.add_phc("/dev/ptp0", 0, 0.0, 500_000, true);
         fake.add_phc("/dev/ptp1", 5 * S, 10_000.0, 500_000, false);
         let mut src = PhcClock::open_with(fake.clone(), "/dev/ptp0").unwrap();
         let mut dst = PhcClock::open_with(fake.clone(), "/dev/ptp1").unwrap();
-        // The fresh PHC reads 0: set it to system time + 37 s.
-        let step = set_phc_from_system(&mut src, 37, 5).unwrap();
-        assert!((step - (T0 + 37 * S)).abs() < 1_000, "{step}");
+        // The fresh PHC reads 0: set it to system time + 37 s, with clock_settime on the PHC's
+        // own clock id (never on CLOCK_REALTIME).
+        let r = set_phc_from_system(&mut src, 37, 5).unwrap();
+        let id0 = fake.phc_clock_id("/dev/ptp0").unwrap();
+        assert_eq!(r.before_ns, 0);
+        assert_eq!(r.set_to_ns, T0 + 37 * S);
+        assert_eq!(
+            fake.calls().first(),
+            Some(&FakeCall::SetTime(id0, T0 + 37 * S))
+        );
+        assert!(r.refine_ns.abs() < 1_000 && (r.step_ns() - (T0 + 37 * S)).abs() < 1_000);
+        assert!(fake.calls().iter().all(|c| matches!(c,
+            FakeCall::SetTime(id, _) | FakeCall::Step(id, _) if *id == id0)));
         let tai = fake.read(ClockId::REALTIME).unwrap() + 37 * S;
         assert!((src.now().unwrap() - tai).abs() < 1_000);
         let mut p2p = Phc2Sys::new(build(ServoKind::Pi, &ServoConfig::default()), 5);

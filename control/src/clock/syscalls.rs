@@ -71,6 +71,9 @@ pub trait ClockSyscalls: Send + Sync + std::fmt::Debug {
     fn phc_caps(&self, fd: Fd) -> io::Result<PhcCaps>;
     /// `ioctl(PTP_SYS_OFFSET_EXTENDED)` against CLOCK_REALTIME with `n` samples (1..=25).
     fn sys_offset_extended(&self, fd: Fd, n: u32) -> io::Result<Vec<SysOffsetSample>>;
+    /// `ioctl(PTP_SYS_OFFSET_PRECISE)`: one hardware cross-timestamp (device time and
+    /// CLOCK_REALTIME at the same instant), as a sample whose window is zero.
+    fn sys_offset_precise(&self, fd: Fd) -> io::Result<SysOffsetSample>;
     /// `ioctl(PTP_SYS_OFFSET)` with `n` samples (1..=25), as (before, phc, after) triples.
     fn sys_offset(&self, fd: Fd, n: u32) -> io::Result<Vec<SysOffsetSample>>;
     /// `ioctl(SIOCETHTOOL, ETHTOOL_GET_TS_INFO)`: the interface's PHC index, -1 if none.
@@ -216,6 +219,19 @@ impl ClockSyscalls for LinuxSyscalls {
                 sys_after: ptp_time_ns(&t[2]),
             })
             .collect())
+    }
+
+    fn sys_offset_precise(&self, fd: Fd) -> io::Result<SysOffsetSample> {
+        // SAFETY: plain C struct of integers; zero is valid.
+        let mut req: libc::ptp_sys_offset_precise = unsafe { std::mem::zeroed() };
+        // SAFETY: the ioctl writes one ptp_sys_offset_precise into the valid buffer `req`.
+        check(unsafe { libc::ioctl(fd, libc::PTP_SYS_OFFSET_PRECISE, &mut req) })?;
+        let sys = ptp_time_ns(&req.sys_realtime);
+        Ok(SysOffsetSample {
+            sys_before: sys,
+            phc: ptp_time_ns(&req.device),
+            sys_after: sys,
+        })
     }
 
     fn sys_offset(&self, fd: Fd, n: u32) -> io::Result<Vec<SysOffsetSample>> {

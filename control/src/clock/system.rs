@@ -3,7 +3,7 @@
 //! clock. Never created implicitly: the only constructor says what it does.
 
 use super::syscalls::{ClockId, ClockSyscalls, LinuxSyscalls};
-use super::{clamp_ppb, ppb_to_scaled_ppm, scaled_ppm_to_ppb, Clock, ClockError};
+use super::{clamp_ppb, ppb_to_scaled_ppm, scaled_ppm_to_ppb, syscall_error, Clock, ClockError};
 
 /// The kernel's frequency-adjustment limit for CLOCK_REALTIME when it does not report one
 /// (MAXFREQ: 500 ppm).
@@ -25,11 +25,7 @@ impl<S: ClockSyscalls> SystemClock<S> {
     pub fn discipline_realtime_explicitly(sys: S) -> Result<Self, ClockError> {
         let t = sys
             .adjtime_read(ClockId::REALTIME)
-            .map_err(|source| ClockError::Syscall {
-                op: "clock_adjtime(read)",
-                clock: "CLOCK_REALTIME".into(),
-                source,
-            })?;
+            .map_err(|source| Self::err("clock_adjtime(read)", source))?;
         let tol = scaled_ppm_to_ppb(t.tolerance_scaled_ppm);
         let max_ppb = if tol > 0.0 {
             tol
@@ -40,11 +36,7 @@ impl<S: ClockSyscalls> SystemClock<S> {
     }
 
     fn err(op: &'static str, source: std::io::Error) -> ClockError {
-        ClockError::Syscall {
-            op,
-            clock: "CLOCK_REALTIME".into(),
-            source,
-        }
+        syscall_error(op, "CLOCK_REALTIME", source)
     }
 }
 

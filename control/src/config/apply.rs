@@ -109,6 +109,16 @@ pub fn set_global(c: &mut Config, key: &str, v: &Value) -> bool {
             c.holdover.ladder = LadderKind::from_key(e).unwrap_or_default()
         }
         "holdover_locked_clock_class" => c.holdover.locked_class = i as u8,
+        "phc2sys" => c.phc2sys.enabled = b,
+        "phc2sys_target" => c.phc2sys.target = s(),
+        "phc2sys_offset" => c.phc2sys.offset_text = s(),
+        "phc2sys_rate" => c.phc2sys.rate_hz = d,
+        "phc2sys_readings" => c.phc2sys.readings = i as u32,
+        "phc2sys_step_threshold" => c.phc2sys.step_threshold = d,
+        "phc2sys_first_step_threshold" => c.phc2sys.first_step_threshold = d,
+        "phc2sys_servo" => c.phc2sys.servo = e.parse().unwrap_or(ServoKind::Pi),
+        "phc2sys_wait_sync" => c.phc2sys.wait_sync = b,
+        "phc_set_from_system" => c.phc_set_from_system = b,
         k => match rate_limit_field(&mut c.rate_limits, k) {
             Some(f) => *f = u32::try_from(i).unwrap_or(u32::MAX),
             None => return false,
@@ -200,6 +210,16 @@ pub fn get_global(c: &Config, key: &str) -> Option<String> {
         "userDescription" => c.description.user_description.clone(),
         "manufacturerIdentity" => hex_colon(&c.description.manufacturer_identity),
         "dscp_event" => c.dscp_event.to_string(),
+        "phc2sys" => b(c.phc2sys.enabled),
+        "phc2sys_target" => c.phc2sys.target.clone(),
+        "phc2sys_offset" => c.phc2sys.offset_text.clone(),
+        "phc2sys_rate" => c.phc2sys.rate_hz.to_string(),
+        "phc2sys_readings" => c.phc2sys.readings.to_string(),
+        "phc2sys_step_threshold" => c.phc2sys.step_threshold.to_string(),
+        "phc2sys_first_step_threshold" => c.phc2sys.first_step_threshold.to_string(),
+        "phc2sys_servo" => c.phc2sys.servo.as_str().to_owned(),
+        "phc2sys_wait_sync" => b(c.phc2sys.wait_sync),
+        "phc_set_from_system" => b(c.phc_set_from_system),
         "dscp_general" => c.dscp_general.to_string(),
         "sa_file" => c
             .sa_file

@@ -314,6 +314,27 @@ pub const KEYS: &[KeyDef] = &[
     kx("holdover_averaging", G, int(1, 4096), "64"),
     kx("holdover_clock_class_ladder", G, Ty::Enum(&["off", "default", "g8275.1"]), "off"),
     kx("holdover_locked_clock_class", G, int(1, 255), "6"),
+    // The phc2sys task (daemon::phc2sys; linuxptp's phc2sys flags in brackets): keep a target
+    // clock disciplined to the port's PHC on a control-side thread. `phc2sys_target` is
+    // CLOCK_REALTIME, a PHC device (/dev/ptpN) or `virtual` (a lab clock keeping UTC, to
+    // measure the task without touching the machine's clock); `phc2sys_offset` [-O] is
+    // target − source in whole seconds, or `auto`: −currentUtcOffset when the source keeps
+    // the PTP timescale and the target keeps UTC, else 0. `phc2sys_rate` [-R] updates per
+    // second, `phc2sys_readings` [-N] PHC readings per update, `phc2sys_step_threshold` [-S]
+    // / `phc2sys_first_step_threshold` [-F] in seconds, `phc2sys_servo` the servo,
+    // `phc2sys_wait_sync` [-w, but on by default]: no update before the PTP clock is
+    // synchronized (a port SLAVE with the servo locked, or grandmaster).
+    kx("phc2sys", G, BOOL, "0"),
+    kx("phc2sys_target", G, Ty::Str, "CLOCK_REALTIME"),
+    kx("phc2sys_offset", G, Ty::Str, "auto"),
+    kx("phc2sys_rate", G, Ty::Double { min: 0.0, max: 1024.0, min_open: true }, "1.0"),
+    kx("phc2sys_readings", G, int(1, 25), "5"),
+    kx("phc2sys_step_threshold", G, NON_NEG, "0.0"),
+    kx("phc2sys_first_step_threshold", G, NON_NEG, "0.00002"),
+    kx("phc2sys_servo", G, Ty::Enum(&["pi", "linreg", "kalman"]), "pi"),
+    kx("phc2sys_wait_sync", G, BOOL, "1"),
+    // Grandmaster start: set the PHC from CLOCK_REALTIME + utc_offset once (`phc_ctl set`).
+    kx("phc_set_from_system", G, BOOL, "0"),
 ];
 
 /// Values that linuxptp accepts for a key but xptp does not implement: (key, value, reason).

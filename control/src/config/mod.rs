@@ -43,7 +43,7 @@ use crate::datasets::{ClockConfig, DelayMechanism, PortConfig};
 use crate::profile::Profile;
 use crate::security::sa_file::SaFileError;
 use crate::security::{parse_acceptable_masters, AlarmConfig, SecurityAssociations};
-use crate::servo::{ClockClassLadder, HoldoverConfig, ServoConfig, TimeStamping};
+use crate::servo::{ClockClassLadder, HoldoverConfig, ServoConfig, ServoKind, TimeStamping};
 
 use keys::{KeyDef, Scope, Status};
 use syntax::{Document, Section};
@@ -234,6 +234,11 @@ pub struct Config {
     /// The `holdover_*` keys (xptp); [`HoldoverKeys::instance`] gives what
     /// `InstanceConfig::holdover` / `holdover_clock_class` take.
     pub holdover: HoldoverKeys,
+    /// The `phc2sys*` keys (xptp): the phc2sys task.
+    pub phc2sys: Phc2SysKeys,
+    /// `phc_set_from_system` (xptp): a grandmaster-capable clock sets its PHC from
+    /// CLOCK_REALTIME + `utc_offset` once at start.
+    pub phc_set_from_system: bool,
     /// Port keys from `[global]` (and the profile): what a port without its own section gets.
     pub port_defaults: PortConfig,
     /// The ports, in ptp4l's order (command-line interfaces, then file sections).
@@ -269,6 +274,8 @@ impl Default for Config {
             security: None,
             alarms: AlarmConfig::default(),
             holdover: HoldoverKeys::default(),
+            phc2sys: Phc2SysKeys::default(),
+            phc_set_from_system: false,
             port_defaults: PortConfig::default(),
             ports: Vec::new(),
             warnings: Vec::new(),
@@ -308,6 +315,70 @@ impl LadderKind {
             LadderKind::Default => "default",
             LadderKind::G8275_1 => "g8275.1",
         }
+    }
+}
+
+/// The phc2sys task's `-O`: a fixed offset or the automatic one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Phc2SysOffset {
+    /// −currentUtcOffset (timePropertiesDS) when the source keeps the PTP timescale and the
+    /// target keeps UTC; 0 otherwise.
+    Auto,
+    /// Target − source, seconds.
+    Seconds(i32),
+}
+
+/// The `phc2sys*` keys (see the key table for their linuxptp phc2sys equivalents).
+#[derive(Clone, PartialEq, Debug)]
+pub struct Phc2SysKeys {
+    /// `phc2sys`: run the task.
+    pub enabled: bool,
+    /// `phc2sys_target` [-c]: `CLOCK_REALTIME`, `/dev/ptpN` or `virtual`.
+    pub target: String,
+    /// `phc2sys_offset` [-O] as written (`auto` or whole seconds); see [`Self::offset`].
+    pub offset_text: String,
+    /// `phc2sys_rate` [-R]: updates per second.
+    pub rate_hz: f64,
+    /// `phc2sys_readings` [-N]: PHC readings per update (1..=25).
+    pub readings: u32,
+    /// `phc2sys_step_threshold` [-S] (s, 0 = never step after the first).
+    pub step_threshold: f64,
+    /// `phc2sys_first_step_threshold` [-F] (s).
+    pub first_step_threshold: f64,
+    /// `phc2sys_servo`.
+    pub servo: ServoKind,
+    /// `phc2sys_wait_sync` [-w]: start updating only once the PTP clock is synchronized.
+    pub wait_sync: bool,
+}
+
+impl Default for Phc2SysKeys {
+    fn default() -> Self {
+        Phc2SysKeys {
+            enabled: false,
+            target: "CLOCK_REALTIME".into(),
+            offset_text: "auto".into(),
+            rate_hz: 1.0,
+            readings: 5,
+            step_threshold: 0.0,
+            first_step_threshold: 0.00002,
+            servo: ServoKind::Pi,
+            wait_sync: true,
+        }
+    }
+}
+
+impl Phc2SysKeys {
+    /// `phc2sys_offset` parsed: `auto` or an integer number of seconds.
+    pub fn offset(&self) -> Result<Phc2SysOffset, String> {
+        let t = self.offset_text.trim();
+        if t.eq_ignore_ascii_case("auto") {
+            return Ok(Phc2SysOffset::Auto);
+        }
+        t.parse::<i32>().map(Phc2SysOffset::Seconds).map_err(|_| {
+            format!(
+                "phc2sys_offset '{t}' is neither `auto` nor whole seconds (e.g. -37 from a TAI PHC to UTC); write auto or an integer"
+            )
+        })
     }
 }
 
@@ -723,6 +794,9 @@ impl Config {
             }
             // IEEE 1588-2019 7.6.2.5: a slave-only clock's clockClass is 255.
             self.clock.clock_quality.clock_class = 255;
+        }
+        if let Err(why) = self.phc2sys.offset() {
+            self.err(errs, None, "phc2sys_offset", Problem::Inconsistent(why));
         }
         if self.holdover.free_run_s < self.holdover.budget_s {
             self.err(

@@ -422,3 +422,39 @@ fn network_management_switch() {
     let e = Config::load_str(None, "[global]\nnetwork_management 2\n", NO).unwrap_err();
     assert!(e.to_string().contains("line 2"), "{e}");
 }
+
+#[test]
+fn phc2sys_keys() {
+    use crate::config::Phc2SysOffset;
+    let c = Config::load_str(None, "[global]\n", NO).unwrap();
+    assert!(!c.phc2sys.enabled && !c.phc_set_from_system);
+    assert_eq!(c.phc2sys.target, "CLOCK_REALTIME");
+    assert_eq!(c.phc2sys.offset(), Ok(Phc2SysOffset::Auto));
+    assert_eq!((c.phc2sys.rate_hz, c.phc2sys.readings), (1.0, 5));
+    assert!(c.phc2sys.wait_sync, "like phc2sys -w: on by default");
+    let c = Config::load_str(
+        None,
+        "[global]\nphc2sys 1\nphc2sys_target /dev/ptp1\nphc2sys_offset -37\nphc2sys_rate 8\nphc2sys_readings 9\nphc2sys_step_threshold 0.5\nphc2sys_servo kalman\nphc2sys_wait_sync 0\nphc_set_from_system 1\n",
+        NO,
+    )
+    .unwrap();
+    assert!(c.phc2sys.enabled && c.phc_set_from_system);
+    assert_eq!(c.phc2sys.target, "/dev/ptp1");
+    assert_eq!(c.phc2sys.offset(), Ok(Phc2SysOffset::Seconds(-37)));
+    assert_eq!((c.phc2sys.rate_hz, c.phc2sys.readings), (8.0, 9));
+    assert_eq!(c.phc2sys.step_threshold, 0.5);
+    assert_eq!(c.phc2sys.servo, crate::servo::ServoKind::Kalman);
+    assert!(!c.phc2sys.wait_sync);
+    for (text, want) in [
+        (
+            "phc2sys_offset 37s",
+            "phc2sys_offset '37s' is neither `auto` nor whole seconds",
+        ),
+        ("phc2sys_readings 26", "phc2sys_readings 26 out of range"),
+        ("phc2sys_rate 0", "phc2sys_rate 0 out of range"),
+        ("phc2sys_servo nullf", "phc2sys_servo 'nullf' is not one of"),
+    ] {
+        let e = Config::load_str(None, &format!("[global]\n{text}\n"), NO).unwrap_err();
+        assert!(e.to_string().contains(want), "{text}: {e}");
+    }
+}

@@ -150,6 +150,21 @@ impl DaemonClock {
         Ok(())
     }
 
+    /// Grandmaster start: sets the PHC to CLOCK_REALTIME + `utc_offset_s` (see
+    /// [`crate::clock::sync::set_phc_from_system`]) and re-samples PHC − TAI. `None` for a
+    /// clock that is not a PHC (the caller refuses that configuration first).
+    pub fn set_phc_from_system(
+        &mut self,
+        utc_offset_s: i16,
+    ) -> Result<Option<crate::clock::sync::PhcSetReport>, ClockError> {
+        let DaemonClock::Phc { clock, .. } = self else {
+            return Ok(None);
+        };
+        let r = crate::clock::sync::set_phc_from_system(clock, utc_offset_s, 5)?;
+        self.resample()?;
+        Ok(Some(r))
+    }
+
     /// Periodic upkeep (PHC offset sampling).
     pub fn maintain(&mut self) -> Result<(), ClockError> {
         if let DaemonClock::Phc { sampled, .. } = self {

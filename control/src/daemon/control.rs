@@ -135,13 +135,22 @@ pub fn run(
         nets,
         timestamp_source,
         mode,
+        phc2sys,
     } = plan;
     tracing::info!(clock = clock.name(), "timestamps: {timestamp_source}");
+    // Before any capability drop: the task's thread keeps what it needs itself.
+    let phc2sys = phc2sys
+        .map(|p| p.spawn(args.keep_privileges))
+        .transpose()
+        .map_err(|e| DaemonError::Unsupported(format!("phc2sys: cannot start its thread: {e}")))?;
     let hub = StatusHub::new();
     match mode {
         Mode::Transparent { running, mode } => {
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
-            let observer = Observer::new(hub.clone(), &dps, nets.len());
+            let mut observer = Observer::new(hub.clone(), &dps, nets.len());
+            if let Some(p) = &phc2sys {
+                observer.show_phc2sys(p.shared().clone());
+            }
             let servers = start_ops(ops, &hub)?;
             if !args.keep_privileges {
                 privilege::drop_after_setup(cfg.clock_source);
@@ -159,6 +168,7 @@ pub fn run(
                 stop,
             );
             drop(servers);
+            drop(phc2sys);
             Ok(RunReport {
                 timestamp_source,
                 ..RunReport::default()
@@ -171,9 +181,13 @@ pub fn run(
             uds,
         } => {
             let dp_refs: Vec<&Datapath> = dps.iter().collect();
-            let observer = Observer::new(hub.clone(), &dp_refs, nets.len());
+            let mut observer = Observer::new(hub.clone(), &dp_refs, nets.len());
+            if let Some(p) = &phc2sys {
+                observer.show_phc2sys(p.shared().clone());
+            }
             let servers = start_ops(ops, &hub)?;
             let mut c = Control::new(cfg, clock, nets, dps, port_dp, instance, uds, observer);
+            c.phc2sys = phc2sys;
             c.timestamp_source = timestamp_source.clone();
             c.faults = FaultMonitor::new(
                 args.fault_config(),
@@ -323,6 +337,8 @@ struct Control {
     net_mgmt: NetworkManagementCounters,
     /// Set when a datapath failure ends the run.
     fatal: Option<String>,
+    /// The phc2sys task (stopped when the loop ends).
+    phc2sys: Option<super::phc2sys::Phc2SysHandle>,
 }
 
 impl Control {
@@ -367,6 +383,24 @@ impl Control {
             faults: FaultMonitor::disabled(),
             net_mgmt: NetworkManagementCounters::default(),
             fatal: None,
+            phc2sys: None,
+        }
+    }
+
+    /// Whether the PTP clock is synchronized, as phc2sys's `-w` asks ptp4l: a port SLAVE with
+    /// the servo locked, or, with no port taking time, a port MASTER (this clock is
+    /// grandmaster).
+    fn synchronized(&self) -> bool {
+        let states: Vec<PortState> = (1..=self.nets.len() as u16)
+            .filter_map(|p| self.inst.port_state(p))
+            .collect();
+        if states
+            .iter()
+            .any(|s| matches!(s, PortState::Slave | PortState::Uncalibrated))
+        {
+            states.contains(&PortState::Slave) && self.inst.servo_state() == ServoState::Locked
+        } else {
+            states.contains(&PortState::Master)
         }
     }
 
@@ -401,6 +435,12 @@ impl Control {
 
     /// One pass over every input; sleeps when nothing happened.
     fn pass(&mut self) {
+        if let Some(p) = &self.phc2sys {
+            let tp = self.inst.time_properties_ds();
+            p.shared()
+                .set_time_properties(tp.current_utc_offset, tp.ptp_timescale);
+            p.shared().set_synced(self.synchronized());
+        }
         let mut busy = false;
         for d in 0..self.dps.len() {
             busy |= self.drain_tx_reports(d);

@@ -25,6 +25,7 @@ pub mod control;
 pub mod faults;
 pub mod logging;
 pub mod management;
+pub mod phc2sys;
 pub mod privilege;
 pub mod setup;
 pub mod snapshot;
@@ -191,6 +192,45 @@ pub struct RunArgs {
     /// Virtual clock: what its offset and reported true error are relative to.
     #[arg(long, value_enum, default_value = "tai")]
     pub virtual_truth: VirtualTruth,
+    /// Run the phc2sys task (phc2sys 1): keep --phc2sys-target disciplined to the port's PHC
+    /// on its own thread, like linuxptp's phc2sys next to ptp4l.
+    #[arg(long)]
+    pub phc2sys: bool,
+    /// phc2sys target [-c] (phc2sys_target): CLOCK_REALTIME, /dev/ptpN, or virtual (a lab
+    /// clock keeping UTC, for measuring the task; the only target the virtual clock may feed).
+    #[arg(long, value_name = "CLOCK")]
+    pub phc2sys_target: Option<String>,
+    /// phc2sys offset [-O] (phc2sys_offset): target − source in seconds, or auto
+    /// (−currentUtcOffset for a UTC target).
+    #[arg(long, value_name = "SECS|auto", allow_hyphen_values = true)]
+    pub phc2sys_offset: Option<String>,
+    /// phc2sys updates per second [-R] (phc2sys_rate).
+    #[arg(long, value_name = "HZ")]
+    pub phc2sys_rate: Option<f64>,
+    /// phc2sys PHC readings per update [-N] (phc2sys_readings, 1-25).
+    #[arg(long, value_name = "N")]
+    pub phc2sys_readings: Option<u32>,
+    /// phc2sys step threshold in seconds [-S] (phc2sys_step_threshold; 0: only the first
+    /// step).
+    #[arg(long, value_name = "SECS")]
+    pub phc2sys_step_threshold: Option<f64>,
+    /// phc2sys first step threshold in seconds [-F] (phc2sys_first_step_threshold).
+    #[arg(long, value_name = "SECS")]
+    pub phc2sys_first_step_threshold: Option<f64>,
+    /// phc2sys servo (phc2sys_servo): pi, linreg or kalman.
+    #[arg(long, value_name = "SERVO")]
+    pub phc2sys_servo: Option<String>,
+    /// Lab target (--phc2sys-target virtual): its initial error from UTC (ns).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub phc2sys_virtual_offset_ns: i64,
+    /// Lab target (--phc2sys-target virtual): its oscillator error (ppb).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub phc2sys_virtual_freq_ppb: f64,
+    /// Grandmaster start (phc_set_from_system 1): set the PHC to CLOCK_REALTIME + utc_offset
+    /// once, like `phc_ctl IFACE set` on the TAI timescale. Refused for slaveOnly, gmCapable
+    /// 0, transparent clocks and clocks other than a PHC.
+    #[arg(long)]
+    pub phc_set_from_system: bool,
     /// Serve OpenMetrics/Prometheus text on `GET /metrics` at ADDR (HOST:PORT, or a bare
     /// PORT on 127.0.0.1; `--metrics` alone: 127.0.0.1:9184). Off by default. No
     /// authentication: bind beyond loopback deliberately.

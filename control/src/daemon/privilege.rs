@@ -12,13 +12,17 @@
 //! | PHC: clock_adjtime on the open /dev/ptpN | none (the descriptor was opened for writing) |
 //! | virtual clock: clock_gettime | none |
 //! | `clock_source system`: clock_adjtime(CLOCK_REALTIME) | CAP_SYS_TIME |
+//! | phc2sys thread, target CLOCK_REALTIME | CAP_SYS_TIME (that thread only) |
+//! | phc2sys thread, target a PHC or `virtual` | none |
 //!
 //! So after setup the control thread keeps CAP_SYS_TIME with `clock_source system` and
 //! nothing otherwise, in its effective and permitted sets; the bounding and ambient sets are
 //! emptied too (when CAP_SETPCAP allows), `no_new_privs` is set and, as uid 0 keeps the power
 //! to regain capabilities through execve, SECBIT_NOROOT is set and locked. The process stays
 //! uid 0 (files it created stay its own). Capabilities are per thread on Linux: the datapath
-//! workers drop theirs when they start ([`xptp_datapath::worker::WorkerConfig`]).
+//! workers drop theirs when they start ([`xptp_datapath::worker::WorkerConfig`]), and the
+//! phc2sys thread, started before the control thread's drop, reduces itself to what its
+//! target needs ([`super::phc2sys::Phc2SysPlan::needed_capabilities`]).
 //!
 //! Failing to drop is logged, not fatal: the daemon works the same, with more privilege.
 

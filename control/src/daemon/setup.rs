@@ -56,6 +56,36 @@ pub fn load_config(args: &RunArgs) -> Result<Config, DaemonError> {
     if let Some(c) = args.clock {
         overrides.push(("clock_source".into(), ClockSource::from(c).as_str().into()));
     }
+    for (on, key) in [
+        (args.phc2sys, "phc2sys"),
+        (args.phc_set_from_system, "phc_set_from_system"),
+    ] {
+        if on {
+            overrides.push((key.into(), "1".into()));
+        }
+    }
+    for (key, val) in [
+        ("phc2sys_target", args.phc2sys_target.clone()),
+        ("phc2sys_offset", args.phc2sys_offset.clone()),
+        ("phc2sys_rate", args.phc2sys_rate.map(|v| v.to_string())),
+        (
+            "phc2sys_readings",
+            args.phc2sys_readings.map(|v| v.to_string()),
+        ),
+        (
+            "phc2sys_step_threshold",
+            args.phc2sys_step_threshold.map(|v| v.to_string()),
+        ),
+        (
+            "phc2sys_first_step_threshold",
+            args.phc2sys_first_step_threshold.map(|v| v.to_string()),
+        ),
+        ("phc2sys_servo", args.phc2sys_servo.clone()),
+    ] {
+        if let Some(v) = val {
+            overrides.push((key.into(), v));
+        }
+    }
     for s in &args.set {
         let (k, v) = s
             .split_once('=')
@@ -107,10 +137,48 @@ pub struct Plan {
     pub timestamp_source: String,
     /// What runs.
     pub mode: Mode,
+    /// The phc2sys task, when configured (started by the control loop).
+    pub phc2sys: Option<super::phc2sys::Phc2SysPlan>,
 }
 
 fn umem_bytes(x: &XskConfig) -> u64 {
     u64::from(x.frame_count) * u64::from(x.frame_size)
+}
+
+/// `phc_set_from_system 1` only makes sense on a grandmaster-capable clock whose disciplined
+/// clock is a PHC: anything else is refused with the reason.
+pub fn check_phc_set_from_system(cfg: &Config) -> Result<(), DaemonError> {
+    if !cfg.phc_set_from_system {
+        return Ok(());
+    }
+    let why = if cfg.clock.slave_only {
+        "this clock is slaveOnly: it never becomes grandmaster and its PHC takes its time from \
+         the master; drop phc_set_from_system (or slaveOnly)"
+    } else if !cfg.clock.gm_capable {
+        "gmCapable 0: this clock never becomes grandmaster; drop phc_set_from_system (or set \
+         gmCapable 1)"
+    } else if cfg.clock_type.is_transparent() {
+        "a transparent clock is never grandmaster and does not set its PHC; drop \
+         phc_set_from_system"
+    } else if cfg.clock_source != ClockSource::Phc {
+        match cfg.clock_source {
+            ClockSource::Virtual => {
+                "clock_source virtual has no PHC to set (the virtual clock starts from \
+                 CLOCK_TAI + --virtual-offset-ns); use clock_source phc or drop \
+                 phc_set_from_system"
+            }
+            _ => {
+                "clock_source system disciplines CLOCK_REALTIME itself, which is the time \
+                 phc_set_from_system would copy; use clock_source phc or drop \
+                 phc_set_from_system"
+            }
+        }
+    } else {
+        return Ok(());
+    };
+    Err(DaemonError::Unsupported(format!(
+        "phc_set_from_system refused: {why}"
+    )))
 }
 
 /// Checks the host, opens the clock and stands the datapath and the instance up.
@@ -124,6 +192,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             cfg.ports.len()
         )));
     }
+    check_phc_set_from_system(&cfg)?;
     let tc = cfg.clock_type.is_transparent();
     if !tc && cfg.time_stamping.is_one_step() {
         return Err(DaemonError::Unsupported(format!(
@@ -166,7 +235,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         .first()
         .map(|(n, _)| n.clone())
         .unwrap_or_default();
-    let clock = DaemonClock::open(
+    let mut clock = DaemonClock::open(
         cfg.clock_source,
         &first_if,
         VirtualOptions {
@@ -181,6 +250,29 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
              every step and frequency change below changes the system clock"
         );
     }
+    if cfg.phc_set_from_system {
+        if let Some(r) = clock.set_phc_from_system(cfg.clock.utc_offset)? {
+            tracing::info!(
+                phc = clock.name(),
+                step_ns = r.step_ns(),
+                "phc_set_from_system: {} set to CLOCK_REALTIME + {} s (utc_offset) with clock_settime, \
+                 then refined by {:+} ns: stepped by {:+.9} s (it read {:.9} s)",
+                clock.name(),
+                cfg.clock.utc_offset,
+                r.refine_ns,
+                r.step_ns() as f64 * 1e-9,
+                r.before_ns as f64 * 1e-9
+            );
+        }
+    }
+    let phc2sys = super::phc2sys::plan(
+        &cfg,
+        &clock,
+        super::phc2sys::VirtualTargetOptions {
+            offset_ns: args.phc2sys_virtual_offset_ns,
+            freq_ppb: args.phc2sys_virtual_freq_ppb,
+        },
+    )?;
     let mut nets = Vec::with_capacity(cfg.ports.len());
     for (ifname, pc) in &cfg.ports {
         nets.push(PortNet::discover(
@@ -335,6 +427,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         nets,
         timestamp_source,
         mode,
+        phc2sys,
     })
 }
 
@@ -391,5 +484,81 @@ fn log_datapath(g: usize, dp: &Datapath) {
             tracing::warn!(worker = g, pinned = dp.pinned(), "datapath worker: {why}")
         }
         None => tracing::info!(worker = g, pinned = dp.pinned(), "datapath worker running"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClockType;
+
+    #[test]
+    fn phc2sys_flags_become_the_keys() {
+        let args = RunArgs {
+            interfaces: vec!["eth0".into()],
+            phc2sys: true,
+            phc2sys_target: Some("/dev/ptp1".into()),
+            phc2sys_offset: Some("-37".into()),
+            phc2sys_rate: Some(8.0),
+            phc2sys_readings: Some(9),
+            phc2sys_step_threshold: Some(0.5),
+            phc2sys_first_step_threshold: Some(0.001),
+            phc2sys_servo: Some("linreg".into()),
+            phc_set_from_system: true,
+            ..RunArgs::default()
+        };
+        let c = load_config(&args).unwrap();
+        let k = &c.phc2sys;
+        assert!(k.enabled && c.phc_set_from_system);
+        assert_eq!(k.target, "/dev/ptp1");
+        assert_eq!(k.offset(), Ok(crate::config::Phc2SysOffset::Seconds(-37)));
+        assert_eq!((k.rate_hz, k.readings), (8.0, 9));
+        assert_eq!((k.step_threshold, k.first_step_threshold), (0.5, 0.001));
+        assert_eq!(k.servo, crate::servo::ServoKind::Linreg);
+        let bad = RunArgs {
+            phc2sys_readings: Some(40),
+            ..args
+        };
+        let e = load_config(&bad).unwrap_err().to_string();
+        assert!(e.contains("phc2sys_readings 40 out of range"), "{e}");
+    }
+
+    #[test]
+    fn phc_set_from_system_only_for_a_grandmaster_capable_phc_clock() {
+        let mut c = Config {
+            phc_set_from_system: true,
+            ..Config::default()
+        };
+        assert!(
+            check_phc_set_from_system(&c).is_ok(),
+            "OC on a PHC: allowed"
+        );
+        let refused = |c: &Config| check_phc_set_from_system(c).unwrap_err().to_string();
+        c.clock.slave_only = true;
+        assert!(refused(&c).contains("slaveOnly"), "{}", refused(&c));
+        c.clock.slave_only = false;
+        c.clock.gm_capable = false;
+        assert!(refused(&c).contains("gmCapable 0"), "{}", refused(&c));
+        c.clock.gm_capable = true;
+        c.clock_type = ClockType::E2eTransparent;
+        assert!(refused(&c).contains("transparent clock"), "{}", refused(&c));
+        c.clock_type = ClockType::Ordinary;
+        c.clock_source = ClockSource::Virtual;
+        let m = refused(&c);
+        assert!(
+            m.starts_with("phc_set_from_system refused: clock_source virtual has no PHC"),
+            "{m}"
+        );
+        c.clock_source = ClockSource::System;
+        assert!(
+            refused(&c).contains("clock_source system"),
+            "{}",
+            refused(&c)
+        );
+        c.phc_set_from_system = false;
+        assert!(
+            check_phc_set_from_system(&c).is_ok(),
+            "off: nothing to check"
+        );
     }
 }

@@ -19,6 +19,7 @@ use xptp_ebpf::{ActiveMode, Build};
 
 use super::clock::DaemonClock;
 use super::control::ShellCounters;
+use super::phc2sys::Phc2SysShared;
 use super::transport::PortNet;
 use crate::config::{Config, TimeStampingMode};
 use crate::ptp::PtpInstance;
@@ -241,6 +242,7 @@ pub struct Observer {
     facts: Vec<DatapathStatus>,
     histograms: Vec<HistogramStatus>,
     last_measurement: Vec<Option<(u16, i128)>>,
+    phc2sys: Option<Arc<Phc2SysShared>>,
 }
 
 /// Everything a snapshot is built from (borrowed from the control loop for one call).
@@ -297,7 +299,13 @@ impl Observer {
             facts: datapath_facts(dps, n_ports),
             histograms,
             last_measurement: vec![None; n_ports],
+            phc2sys: None,
         }
+    }
+
+    /// Shows the phc2sys task in every snapshot from now on.
+    pub fn show_phc2sys(&mut self, shared: Arc<Phc2SysShared>) {
+        self.phc2sys = Some(shared);
     }
 
     fn histogram(&mut self, name: &str, port: Option<u16>) -> Option<&mut HistogramStatus> {
@@ -620,7 +628,14 @@ impl Observer {
             }
             None => crate::status::SecurityStatus::default(),
         };
+        let phc2sys = self.phc2sys.as_ref().map(|p| p.status());
+        if let Some(p) = &phc2sys {
+            if let Some(e) = &p.last_error {
+                alarms.push(format!("phc2sys: {} updates failed; last: {e}", p.errors));
+            }
+        }
         Status {
+            phc2sys,
             format: STATUS_FORMAT,
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
@@ -659,7 +674,7 @@ mod tests {
             fast_tx_dropped: 3,
             ..CounterSnapshot::default()
         });
-        assert_eq!(m.len(), 24);
+        assert_eq!(m.len(), 29);
         assert_eq!(m["fast_tx_dropped"], 3);
         let fp = FastPathCounters::default();
         let d = worker_drops(&CounterSnapshot::default(), &fp, 2);

@@ -56,6 +56,9 @@ pub struct Status {
     /// Rogue masters and security alarms (absent in documents of older daemons).
     #[serde(default)]
     pub security: SecurityStatus,
+    /// The phc2sys task, when it runs (`--phc2sys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phc2sys: Option<Phc2SysStatus>,
 }
 
 /// Rogue masters held off by `grandmaster_block` ports and the alarms of
@@ -110,6 +113,42 @@ pub struct AlarmStatus {
     pub detail: String,
     /// Seconds since it was raised.
     pub ago_s: f64,
+}
+
+/// The phc2sys task: which clock follows which, how they are compared, and the last update.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phc2SysStatus {
+    /// The source clock (`/dev/ptp0`, `virtual`).
+    pub source: String,
+    /// The target clock (`CLOCK_REALTIME`, `/dev/ptp1`, `virtual`).
+    pub target: String,
+    /// How they are compared (`PTP_SYS_OFFSET_EXTENDED`, ..., `clock_gettime`).
+    pub method: String,
+    /// Servo state of the last update (`s0`, `s1`, `s2`; empty before the first).
+    pub state: String,
+    /// Waiting for the PTP clock to synchronize before the first update
+    /// (`phc2sys_wait_sync`).
+    pub waiting_for_sync: bool,
+    /// Target − (source + offset) at the last update (ns).
+    pub offset_ns: Option<i64>,
+    /// The servo's frequency adjustment (ppb).
+    pub freq_ppb: f64,
+    /// Width of the last read window (ns): phc2sys's "delay".
+    pub delay_ns: Option<i64>,
+    /// The `-O` in use (target − source, seconds).
+    pub sync_offset_s: i64,
+    /// Updates per second.
+    pub rate_hz: f64,
+    /// Updates done.
+    pub updates: u64,
+    /// Steps applied to the target.
+    pub steps: u64,
+    /// Updates that failed.
+    pub errors: u64,
+    /// Why the latest update failed (None once one succeeds again).
+    pub last_error: Option<String>,
+    /// A virtual target's true error against the source (ns; labs only).
+    pub true_error_ns: Option<i64>,
 }
 
 /// The clock (defaultDS, parentDS, currentDS, servo and the disciplined clock).

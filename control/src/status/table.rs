@@ -141,6 +141,10 @@ pub fn render(s: &Status) -> String {
     kv(&mut rows, "Uptime", uptime(s.uptime_s));
     let _ = writeln!(out, "PTP clock (xptp {}, pid {})", s.version, s.pid);
     out.push_str(&columns(&rows));
+    if let Some(p) = &s.phc2sys {
+        out.push('\n');
+        phc2sys_block(&mut out, p);
+    }
 
     out.push('\n');
     let mut t = vec![vec![
@@ -338,6 +342,43 @@ fn security(out: &mut String, sec: &SecurityStatus) {
             let _ = writeln!(out, "  {:>9}  {port}{}: {}", ago(a.ago_s), a.kind, a.detail);
         }
     }
+}
+
+fn phc2sys_block(out: &mut String, p: &crate::status::Phc2SysStatus) {
+    let _ = writeln!(out, "phc2sys: {} follows {}", p.target, p.source);
+    let mut rows = Vec::new();
+    kv(&mut rows, "Method", p.method.clone());
+    let state = if p.waiting_for_sync {
+        "waiting for the PTP clock to synchronize (phc2sys_wait_sync)".to_owned()
+    } else if p.state.is_empty() {
+        "- (no update yet)".to_owned()
+    } else {
+        format!("{} ({})", p.state, servo_words(&p.state))
+    };
+    kv(&mut rows, "State", state);
+    kv(&mut rows, "Offset", opt_ns(p.offset_ns));
+    kv(&mut rows, "Frequency", format!("{:+.1} ppb", p.freq_ppb));
+    kv(&mut rows, "Read delay", opt_ns(p.delay_ns));
+    kv(
+        &mut rows,
+        "Sync offset (-O)",
+        format!("{} s", p.sync_offset_s),
+    );
+    kv(
+        &mut rows,
+        "Updates",
+        format!(
+            "{} at {} Hz, {} steps, {} failed",
+            p.updates, p.rate_hz, p.steps, p.errors
+        ),
+    );
+    if let Some(te) = p.true_error_ns {
+        kv(&mut rows, "True error", format!("{te:+} ns"));
+    }
+    if let Some(e) = &p.last_error {
+        kv(&mut rows, "Last error", e.clone());
+    }
+    out.push_str(&columns(&rows));
 }
 
 fn port_detail(out: &mut String, p: &PortStatus) {
@@ -566,6 +607,44 @@ pub(crate) mod tests {
             vec!["aaa".into(), "b".into()],
         ]);
         assert_eq!(t, "a    bb  c\naaa  b\n");
+    }
+
+    #[test]
+    fn phc2sys_block_shows_source_target_method_and_state() {
+        let mut st = sample();
+        assert!(
+            !render(&st).contains("phc2sys"),
+            "no block without the task"
+        );
+        st.phc2sys = Some(crate::status::Phc2SysStatus {
+            source: "/dev/ptp0".into(),
+            target: "CLOCK_REALTIME".into(),
+            method: "PTP_SYS_OFFSET_PRECISE".into(),
+            state: "s2".into(),
+            offset_ns: Some(-12),
+            freq_ppb: 3021.0,
+            delay_ns: Some(0),
+            sync_offset_s: -37,
+            rate_hz: 1.0,
+            updates: 10,
+            last_error: Some("clock_adjtime refused".into()),
+            ..Default::default()
+        });
+        let t = render(&st);
+        for want in [
+            "phc2sys: CLOCK_REALTIME follows /dev/ptp0",
+            "PTP_SYS_OFFSET_PRECISE",
+            "s2 (locked)",
+            "-12 ns",
+            "+3021.0 ppb",
+            "-37 s",
+            "10 at 1 Hz",
+            "clock_adjtime refused",
+        ] {
+            assert!(t.contains(want), "missing {want:?} in\n{t}");
+        }
+        let j = serde_json::to_string(&st).unwrap();
+        assert!(j.contains(r#""phc2sys":{"source":"/dev/ptp0""#), "{j}");
     }
 
     #[test]
