@@ -1144,6 +1144,53 @@ impl XskSocket {
 mod tests {
     use super::*;
 
+    /// An untagged or 802.1Q-tagged L2 PTP frame with a 44-octet message of `msg_type`.
+    fn l2(msg_type: u8, vlan: bool) -> Vec<u8> {
+        let mut f = vec![0x01, 0x1b, 0x19, 0, 0, 0, 2, 0, 0, 0, 0, 1];
+        if vlan {
+            f.extend_from_slice(&[0x81, 0x00, 0x00, 0x0a]);
+        }
+        f.extend_from_slice(&[0x88, 0xf7]);
+        let mut m = [0u8; 44];
+        m[0] = msg_type;
+        m[1] = 2;
+        m[3] = 44;
+        f.extend_from_slice(&m);
+        f
+    }
+
+    #[test]
+    fn event_frames_are_told_from_general_ones() {
+        // IEEE 1588-2019 Table 36: Sync 0, Delay_Req 1, Pdelay_Req 2, Pdelay_Resp 3 are
+        // event messages; Follow_Up 8 .. Management 0xD are general.
+        for t in 0..4u8 {
+            assert!(is_event_frame(&l2(t, false)), "type {t}");
+            assert!(is_event_frame(&l2(t, true)), "type {t} tagged");
+            // majorSdoId in the high nibble does not change the type.
+            assert!(is_event_frame(&l2(0x10 | t, false)), "type {t}, sdoId 1");
+        }
+        for t in [0x8u8, 0x9, 0xa, 0xb, 0xc, 0xd] {
+            assert!(!is_event_frame(&l2(t, false)), "type {t:#x}");
+        }
+        // Not PTP, or too short to say: never sent through the stamp socket.
+        let mut ip = l2(0, false);
+        ip[12..14].copy_from_slice(&[0x08, 0x00]);
+        assert!(!is_event_frame(&ip));
+        assert!(!is_event_frame(&l2(0, false)[..14]));
+        assert!(!is_event_frame(&[]));
+    }
+
+    #[test]
+    fn tx_sw_ts_says_where_stamps_come_from() {
+        assert!(TxSwTs::Kernel.describe().contains("SO_TIMESTAMPING"));
+        let why = "opening an AF_PACKET socket failed";
+        let d = TxSwTs::PreKick(why.into()).describe();
+        assert!(
+            d.contains("before the AF_XDP kick") && d.contains(why),
+            "{d}"
+        );
+    }
+
     #[test]
     fn tx_metadata_request_and_completion() {
         let mut m = [0xffu8; TX_META_LEN];
