@@ -342,6 +342,9 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 .map(|(_, p)| p.log_min_pdelay_req_interval);
         }
         let running = fprun::start(o)?;
+        if let Some(dp) = running.datapath() {
+            log_datapath(0, dp);
+        }
         Mode::Transparent {
             running: Box::new(running),
             mode,
