@@ -29,7 +29,10 @@ use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 use crate::handoff::{PortId, Transport, TxDropReason, TxOutcome, TxToken};
 
 mod stamp;
-pub use stamp::{Stamp, StampError, StampEvents, StampSocket, PENDING_CAP, STAMP_TIMEOUT_NS};
+pub use stamp::{
+    tai_minus_realtime_ns, Stamp, StampError, StampEvents, StampSocket, PENDING_CAP,
+    STAMP_TIMEOUT_NS,
+};
 
 /// Errors setting up an AF_XDP socket. Each names the cause and the usual fix.
 #[derive(Debug, thiserror::Error)]

@@ -21,7 +21,7 @@ use crate::wire::{
     Timestamp,
 };
 use crate::worker::{self, CounterSnapshot, IdlePolicy, WorkerConfig, WorkerHandle};
-use crate::xsk::{clock_tai_ns, XskConfig, XskError, XskSocket};
+use crate::xsk::{XskConfig, XskError, XskSocket};
 
 /// Why the fast path could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -101,14 +101,7 @@ impl RunOptions {
 /// `CLOCK_REALTIME − CLOCK_TAI` in ns: the timescale offset that makes the fast path's
 /// timestamps comparable with software-timestamping peers (linuxptp stamps in CLOCK_REALTIME).
 pub fn realtime_minus_tai_ns() -> i64 {
-    let tai = clock_tai_ns();
-    let rt = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    // Rounded to whole milliseconds: the true offset is a whole number of seconds.
-    let d = rt - tai as i64;
-    (d + d.signum() * 500_000) / 1_000_000 * 1_000_000
+    -crate::xsk::tai_minus_realtime_ns()
 }
 
 fn read_mac(ifname: &str) -> Result<[u8; 6], RunError> {

@@ -108,7 +108,7 @@ pub enum StampError {
 }
 
 /// CLOCK_TAI − CLOCK_REALTIME in whole seconds (the kernel's TAI offset), in nanoseconds.
-fn tai_minus_realtime_ns() -> i64 {
+pub fn tai_minus_realtime_ns() -> i64 {
     let real = read_clock(libc::CLOCK_REALTIME);
     let tai = read_clock(libc::CLOCK_TAI);
     let diff = tai as i64 - real as i64;
