@@ -335,16 +335,7 @@ fn parse_kernel_version(rel: &str) -> (u32, u32) {
 /// CLOCK_TAI now, in nanoseconds (the clock `bpf_ktime_get_tai_ns` reads).
 #[inline]
 pub fn clock_tai_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_TAI exists on every kernel xptp
-    // supports (3.10+), so the call cannot fail on a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_TAI, &mut ts) };
-    (ts.tv_sec as u64)
-        .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts.tv_nsec as u64)
+    stamp::read_clock(libc::CLOCK_TAI)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -116,12 +116,15 @@ pub fn tai_minus_realtime_ns() -> i64 {
     (diff + 500_000_000).div_euclid(1_000_000_000) * 1_000_000_000
 }
 
-fn read_clock(id: libc::clockid_t) -> u64 {
+/// `clock_gettime(id)` in nanoseconds.
+#[inline]
+pub(super) fn read_clock(id: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec and `id` a clock every supported kernel has.
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_TAI and CLOCK_REALTIME (the only ids
+    // passed) exist on every kernel xptp supports, so the call cannot fail on a valid pointer.
     unsafe { libc::clock_gettime(id, &mut ts) };
     (ts.tv_sec as u64)
         .wrapping_mul(1_000_000_000)
