@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hostile::{delay_req, rss_kb_of, spawn_in_netns, Packet};
-use xptp_control::status::{default_status_path, socket::query, Status};
+use hostile::{delay_req, rss_kb_of, spawn_in_netns, status_of, Packet};
+use xptp_control::status::Status;
 use xptp_datapath::wire::frame::{self, EthernetRepr, NetworkRepr, Transport};
 use xptp_datapath::wire::{ClockIdentity, Message, MessageType, PortIdentity};
 use xptp_tests::golden::xptp_binary;
@@ -177,10 +177,6 @@ fn state_changes(log: &str) -> Vec<String> {
         })
         .map(str::to_owned)
         .collect()
-}
-
-fn status_of(x: &XptpRun) -> Status {
-    query(&default_status_path(&x.uds()), Duration::from_secs(3)).expect("xptp status")
 }
 
 fn rx_of(s: &Status, what: &str) -> u64 {

@@ -222,6 +222,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 ipv4: net.ipv4,
                 ipv6: net.ipv6,
                 p2p: pc.delay_mechanism == DelayMechanism::P2P,
+                auth: crate::security::fast_path_auth(&pc.security, cfg.security.as_deref()),
                 ..FpPort::new(i as u16 + 1, net.mac)
             };
         }

@@ -175,6 +175,12 @@ pub fn payload_at(c: Carriage) -> usize {
     }
 }
 
+/// The `xptp status` document of a running `xptp run`.
+pub fn status_of(x: &xptp_tests::xptp_run::XptpRun) -> xptp_control::status::Status {
+    let path = xptp_control::status::default_status_path(&x.uds());
+    xptp_control::status::socket::query(&path, Duration::from_secs(3)).expect("xptp status")
+}
+
 /// VmRSS of this process in kB.
 pub fn rss_kb() -> u64 {
     rss_kb_of("self")
