@@ -158,7 +158,9 @@ fn signed_fast_path_replies_and_rejected_requesters() {
         .map(|k| PortIdentity::new(ClockIdentity([0xcc, 0, 0, 0, 0, 0, 0, k]), 1))
         .collect();
     let (iname, ifname) = (i.ns.name().to_owned(), i.ifname.clone());
+    let ids = ours.clone();
     let (seen_by_intruder, genuine) = in_netns(&iname, move || {
+        let ours = ids;
         let p = Packet::open(&ifname);
         // A genuine signed Delay_Req from the slave (multicast: the bridge floods it here).
         let end = Instant::now() + Duration::from_secs(3);
@@ -226,6 +228,25 @@ fn signed_fast_path_replies_and_rejected_requesters() {
     assert_eq!(drops("auth_missing"), 10, "unsigned Delay_Req not counted");
     assert_eq!(drops("auth_bad_icv"), 10, "wrong-key Delay_Req not counted");
     assert_eq!(drops("auth_replay"), 3, "replayed Delay_Req not counted");
+    // Refused requesters are reported one by one, with the reason.
+    let alarm_of = |id: PortIdentity| {
+        after
+            .alarms
+            .iter()
+            .find(|a| a.contains(&id.to_string()) && a.contains("refused by authentication"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no alarm for {id}; alarms: {:?}", after.alarms))
+    };
+    let a = alarm_of(ours[0]);
+    println!("master: {a}");
+    assert!(a.contains("auth_missing 1"), "{a}");
+    assert!(alarm_of(ours[10]).contains("auth_bad_icv 1"));
+    let replayed = Message::new_checked(frame::parse(&genuine).unwrap().payload(&genuine))
+        .unwrap()
+        .source_port_identity();
+    let a = alarm_of(replayed);
+    println!("master: {a}");
+    assert!(a.contains("auth_replay 3"), "{a}");
     // The genuine slave is still served.
     assert!(delay_resp_sent(&after) > answered);
     assert!(master.is_running() && slave.is_running());

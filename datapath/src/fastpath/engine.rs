@@ -125,6 +125,10 @@ pub enum EventKind {
     DelayReq,
     /// Correction added to a forwarded Delay_Resp.
     DelayResp2,
+    /// A request refused by authentication (IEEE 1588-2019 16.14): `port_identity` and
+    /// `sequence_id` are the requester's, `value_ns` the [`FastPathError::index`] of the
+    /// reason (auth_missing, auth_unknown_key, auth_bad_icv, auth_replay).
+    AuthRejected,
 }
 
 /// One measurement, for histograms and test logs.
@@ -847,6 +851,16 @@ impl Decide for FastPath {
             let payload = f.payload(frame_bytes);
             let mtype = msg.message_type();
             if let Err(e) = self.authenticate(&pc, info.port, mtype, payload, key, now) {
+                // Who was refused, for control's per-requester report.
+                let (cx, _, _, _) = self.split();
+                cx.event(FastPathEvent {
+                    kind: EventKind::AuthRejected,
+                    port: info.port,
+                    sequence_id: key.sequence_id,
+                    port_identity: key.port_identity,
+                    value_ns: e.index() as i64,
+                    correction: TimeInterval::ZERO,
+                });
                 return self.fail(e);
             }
             return if c == LimitedClass::DelayReq {
