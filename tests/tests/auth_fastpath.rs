@@ -33,9 +33,14 @@ const SA_FILE: &str = "[security_association]\nspp 1\nseqid_window 3\n\
 const WRONG_SECRET: &[u8] = b"not-the-shared-secret";
 
 fn config(sa: &str, master: bool) -> String {
+    config_with(sa, master, "E2E")
+}
+
+fn config_with(sa: &str, master: bool, delay_mechanism: &str) -> String {
     format!(
-        "[global]\nnetwork_transport L2\ndelay_mechanism E2E\ntime_stamping software\n\
+        "[global]\nnetwork_transport L2\ndelay_mechanism {delay_mechanism}\ntime_stamping software\n\
          logAnnounceInterval -2\nlogSyncInterval -2\nlogMinDelayReqInterval -2\n\
+         logMinPdelayReqInterval -2\n\
          sa_file {sa}\nspp 1\nactive_key_id 1\n{}\n[eth0]\n",
         if master {
             "priority1 100"
@@ -61,8 +66,13 @@ fn delay_resp_sent(s: &Status) -> u64 {
         .sum()
 }
 
-/// `frame_bytes` (an L2 frame from [`build`]) with its message signed with `secret`.
+/// `frame_bytes` (an L2 Delay_Req from [`build`]) with its message signed with `secret`.
 fn signed(frame_bytes: &[u8], secret: &[u8]) -> Vec<u8> {
+    signed_as(frame_bytes, MessageType::DelayReq, secret)
+}
+
+/// `frame_bytes` (an L2 frame of a `mtype` message) with its message signed with `secret`.
+fn signed_as(frame_bytes: &[u8], mtype: MessageType, secret: &[u8]) -> Vec<u8> {
     let f = frame::parse(frame_bytes).unwrap();
     let m = f.payload(frame_bytes);
     let len = usize::from(u16::from_be_bytes([m[2], m[3]]));
@@ -75,7 +85,7 @@ fn signed(frame_bytes: &[u8], secret: &[u8]) -> Vec<u8> {
     msg.resize(len + auth::tlv_len(32), 0);
     let n = auth::append_signed(&mut msg, len, 1, key, false).unwrap();
     msg.truncate(n);
-    hostile::build_raw(Carriage::L2, MessageType::DelayReq, &msg)
+    hostile::build_raw(Carriage::L2, mtype, &msg)
 }
 
 #[test]
@@ -249,5 +259,80 @@ fn signed_fast_path_replies_and_rejected_requesters() {
     assert!(a.contains("auth_replay 3"), "{a}");
     // The genuine slave is still served.
     assert!(delay_resp_sent(&after) > answered);
+    assert!(master.is_running() && slave.is_running());
+}
+
+/// P2P: both ends answer Pdelay_Req on their fast path with a signed Pdelay_Resp and a
+/// re-signed Pdelay_Resp_Follow_Up; each side's control verifies them, so the slave reaches
+/// SLAVE only if both are right. A wrong-key Pdelay_Req from an intruder gets no answer.
+#[test]
+fn signed_fast_path_pdelay_replies() {
+    if !require_root() {
+        return;
+    }
+    let bin = xptp_binary().expect("build the xptp binary: cargo build -p xptp-control --bin xptp");
+    let lab = Lab::pair("authp").expect("build lab");
+    let (m, s) = (lab.node(0), lab.node(1));
+    let dir = tempfile::tempdir().unwrap();
+    let sa = dir.path().join("sa.conf");
+    std::fs::write(&sa, SA_FILE).unwrap();
+    let sa = sa.to_string_lossy().into_owned();
+    let (mc, sc) = (dir.path().join("m.conf"), dir.path().join("s.conf"));
+    std::fs::write(&mc, config_with(&sa, true, "P2P")).unwrap();
+    std::fs::write(&sc, config_with(&sa, false, "P2P")).unwrap();
+    let (mc, sc) = (
+        mc.to_string_lossy().into_owned(),
+        sc.to_string_lossy().into_owned(),
+    );
+    let mut master = XptpRun::spawn(&m.ns, &bin, &["-f", &mc, "-m", "--clock", "virtual"]).unwrap();
+    let mut slave = XptpRun::spawn(
+        &s.ns,
+        &bin,
+        &[
+            "-f",
+            &sc,
+            "-m",
+            "--clock",
+            "virtual",
+            "--virtual-truth",
+            "realtime",
+        ],
+    )
+    .unwrap();
+    slave
+        .wait_for_line("to SLAVE on", Duration::from_secs(20))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let (ms, ss) = (status_of(&master), status_of(&slave));
+    let sent = |st: &Status, k: &str| -> u64 {
+        st.workers.iter().filter_map(|w| w.fast_path.get(k)).sum()
+    };
+    let delay = ss.ports.first().and_then(|p| p.mean_delay_ns);
+    println!(
+        "P2P: slave meanLinkDelay {delay:?} ns; master fast path Pdelay_Resp {} / Follow_Up {}, \
+         slave's {} / {}",
+        sent(&ms, "pdelay_resp_sent"),
+        sent(&ms, "pdelay_resp_follow_up_sent"),
+        sent(&ss, "pdelay_resp_sent"),
+        sent(&ss, "pdelay_resp_follow_up_sent"),
+    );
+    assert!(delay.is_some_and(|d| d > 0), "no link delay at the slave");
+    assert!(sent(&ms, "pdelay_resp_follow_up_sent") > 0);
+    for st in [&ms, &ss] {
+        assert_eq!(fast_path_drops(st, "auth_bad_icv"), 0);
+        assert_eq!(fast_path_drops(st, "auth_missing"), 0);
+    }
+    // A wrong-key Pdelay_Req from the slave's namespace: not answered, counted.
+    let intruder = PortIdentity::new(ClockIdentity([0xdd, 0, 0, 0, 0, 0, 0, 1]), 1);
+    let plain = build(Carriage::L2, &hostile::pdelay_req(intruder, 1));
+    let forged = signed_as(&plain, MessageType::PdelayReq, WRONG_SECRET);
+    let (sname, ifname) = (s.ns.name().to_owned(), s.ifname.clone());
+    in_netns(&sname, move || assert!(Packet::open(&ifname).send(&forged)));
+    std::thread::sleep(Duration::from_millis(300));
+    let after = status_of(&master);
+    assert_eq!(
+        fast_path_drops(&after, "auth_bad_icv") - fast_path_drops(&ms, "auth_bad_icv"),
+        1
+    );
     assert!(master.is_running() && slave.is_running());
 }
