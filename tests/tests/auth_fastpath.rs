@@ -32,10 +32,6 @@ const SA_FILE: &str = "[security_association]\nspp 1\nseqid_window 3\n\
                        1 SHA256 ASCII:xptp-lab-shared-secret-0123456789\n";
 const WRONG_SECRET: &[u8] = b"not-the-shared-secret";
 
-fn config(sa: &str, master: bool) -> String {
-    config_with(sa, master, "E2E")
-}
-
 fn config_with(sa: &str, master: bool, delay_mechanism: &str) -> String {
     format!(
         "[global]\nnetwork_transport L2\ndelay_mechanism {delay_mechanism}\ntime_stamping software\n\
@@ -88,6 +84,39 @@ fn signed_as(frame_bytes: &[u8], mtype: MessageType, secret: &[u8]) -> Vec<u8> {
     hostile::build_raw(Carriage::L2, mtype, &msg)
 }
 
+/// A master in `mns` and a slave in `sns` sharing the key of [`SA_FILE`], with
+/// `delay_mechanism`; returns once the slave is SLAVE (the directory holds their files).
+fn keyed_pair(
+    bin: &std::path::Path,
+    mns: &xptp_tests::netns::Netns,
+    sns: &xptp_tests::netns::Netns,
+    delay_mechanism: &str,
+) -> (tempfile::TempDir, XptpRun, XptpRun) {
+    let dir = tempfile::tempdir().unwrap();
+    let sa = dir.path().join("sa.conf");
+    std::fs::write(&sa, SA_FILE).unwrap();
+    let sa = sa.to_string_lossy().into_owned();
+    let (mc, sc) = (dir.path().join("m.conf"), dir.path().join("s.conf"));
+    std::fs::write(&mc, config_with(&sa, true, delay_mechanism)).unwrap();
+    std::fs::write(&sc, config_with(&sa, false, delay_mechanism)).unwrap();
+    let (mc, sc) = (
+        mc.to_string_lossy().into_owned(),
+        sc.to_string_lossy().into_owned(),
+    );
+    let mut master = XptpRun::spawn(mns, bin, &["-f", &mc, "-m", "--clock", "virtual"]).unwrap();
+    master
+        .wait_for_line("to MASTER on", Duration::from_secs(10))
+        .unwrap();
+    let virt = ["--clock", "virtual", "--virtual-truth", "realtime"];
+    let mut args = vec!["-f", sc.as_str(), "-m"];
+    args.extend_from_slice(&virt);
+    let mut slave = XptpRun::spawn(sns, bin, &args).unwrap();
+    slave
+        .wait_for_line("to SLAVE on", Duration::from_secs(20))
+        .unwrap();
+    (dir, master, slave)
+}
+
 #[test]
 fn signed_fast_path_replies_and_rejected_requesters() {
     if !require_root() {
@@ -96,39 +125,7 @@ fn signed_fast_path_replies_and_rejected_requesters() {
     let bin = xptp_binary().expect("build the xptp binary: cargo build -p xptp-control --bin xptp");
     let lab = Lab::star("auth", 3).expect("build lab");
     let (m, s, i) = (lab.node(0), lab.node(1), lab.node(2));
-    let dir = tempfile::tempdir().unwrap();
-    let sa = dir.path().join("sa.conf");
-    std::fs::write(&sa, SA_FILE).unwrap();
-    let sa = sa.to_string_lossy().into_owned();
-    let (mc, sc) = (dir.path().join("m.conf"), dir.path().join("s.conf"));
-    std::fs::write(&mc, config(&sa, true)).unwrap();
-    std::fs::write(&sc, config(&sa, false)).unwrap();
-    let (mc, sc) = (
-        mc.to_string_lossy().into_owned(),
-        sc.to_string_lossy().into_owned(),
-    );
-
-    let mut master = XptpRun::spawn(&m.ns, &bin, &["-f", &mc, "-m", "--clock", "virtual"]).unwrap();
-    master
-        .wait_for_line("to MASTER on", Duration::from_secs(10))
-        .unwrap();
-    let mut slave = XptpRun::spawn(
-        &s.ns,
-        &bin,
-        &[
-            "-f",
-            &sc,
-            "-m",
-            "--clock",
-            "virtual",
-            "--virtual-truth",
-            "realtime",
-        ],
-    )
-    .unwrap();
-    slave
-        .wait_for_line("to SLAVE on", Duration::from_secs(20))
-        .unwrap();
+    let (_dir, mut master, mut slave) = keyed_pair(&bin, &m.ns, &s.ns, "E2E");
     // A few more Delay_Req intervals, then the slave's path delay and where it was served.
     let t = Instant::now();
     let delay = loop {
@@ -273,35 +270,7 @@ fn signed_fast_path_pdelay_replies() {
     let bin = xptp_binary().expect("build the xptp binary: cargo build -p xptp-control --bin xptp");
     let lab = Lab::pair("authp").expect("build lab");
     let (m, s) = (lab.node(0), lab.node(1));
-    let dir = tempfile::tempdir().unwrap();
-    let sa = dir.path().join("sa.conf");
-    std::fs::write(&sa, SA_FILE).unwrap();
-    let sa = sa.to_string_lossy().into_owned();
-    let (mc, sc) = (dir.path().join("m.conf"), dir.path().join("s.conf"));
-    std::fs::write(&mc, config_with(&sa, true, "P2P")).unwrap();
-    std::fs::write(&sc, config_with(&sa, false, "P2P")).unwrap();
-    let (mc, sc) = (
-        mc.to_string_lossy().into_owned(),
-        sc.to_string_lossy().into_owned(),
-    );
-    let mut master = XptpRun::spawn(&m.ns, &bin, &["-f", &mc, "-m", "--clock", "virtual"]).unwrap();
-    let mut slave = XptpRun::spawn(
-        &s.ns,
-        &bin,
-        &[
-            "-f",
-            &sc,
-            "-m",
-            "--clock",
-            "virtual",
-            "--virtual-truth",
-            "realtime",
-        ],
-    )
-    .unwrap();
-    slave
-        .wait_for_line("to SLAVE on", Duration::from_secs(20))
-        .unwrap();
+    let (_dir, mut master, mut slave) = keyed_pair(&bin, &m.ns, &s.ns, "P2P");
     std::thread::sleep(Duration::from_secs(1));
     let (ms, ss) = (status_of(&master), status_of(&slave));
     let sent = |st: &Status, k: &str| -> u64 {
