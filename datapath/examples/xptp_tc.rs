@@ -75,6 +75,7 @@ fn main() {
                 EventKind::FollowUp => "tc_follow_up_correction",
                 EventKind::DelayReq => "tc_residence_delay_req",
                 EventKind::DelayResp2 => "tc_delay_resp_correction",
+                EventKind::AuthRejected => "auth_rejected",
             };
             if log_events {
                 println!(

@@ -26,9 +26,10 @@ fuzz_target!(|data: &[u8]| {
         common::check_emitted(resp, MessageType::PdelayResp);
     }
     let mut fup = [0u8; 2048];
-    if let Ok(len) = reply::pdelay_resp_follow_up(resp, t3, p.req_correction, &cfg, &mut fup) {
+    let pc = cfg.ports[usize::from(port)];
+    if let Ok(len) = reply::pdelay_resp_follow_up(resp, t3, p.req_correction, &cfg, &pc, &mut fup) {
         common::check_emitted(&fup[..len], MessageType::PdelayRespFollowUp);
     }
     // The follow-up builder also takes arbitrary "responses".
-    let _ = reply::pdelay_resp_follow_up(input.frame, t3, p.req_correction, &cfg, &mut fup);
+    let _ = reply::pdelay_resp_follow_up(input.frame, t3, p.req_correction, &cfg, &pc, &mut fup);
 });

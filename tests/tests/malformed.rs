@@ -378,6 +378,10 @@ fn reason_of(i: usize) -> FastPathError {
         FastPathError::ReservedMessageType(0),
         FastPathError::RateLimitedPort,
         FastPathError::RateLimitedRequester,
+        FastPathError::AuthMissing,
+        FastPathError::AuthUnknownKey,
+        FastPathError::AuthBadIcv,
+        FastPathError::AuthReplay,
     ]
     .get(i)
     .copied()

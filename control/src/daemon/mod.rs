@@ -383,16 +383,20 @@ pub fn run(args: &RunArgs, stop: &AtomicBool) -> Result<RunReport, DaemonError> 
         .status_socket
         .clone()
         .unwrap_or_else(|| crate::status::default_status_path(&cfg.uds_address));
-    let plan = setup::prepare(args, cfg)?;
-    control::run(
-        plan,
-        args,
-        stop,
-        &control::OpsOptions {
-            status_path,
-            metrics: args.metrics,
-        },
-    )
+    let r = setup::prepare(args, cfg).and_then(|plan| {
+        control::run(
+            plan,
+            args,
+            stop,
+            &control::OpsOptions {
+                status_path,
+                metrics: args.metrics,
+            },
+        )
+    });
+    // Lines are written by the log thread: let it finish before the process exits.
+    logging::flush(Duration::from_secs(2));
+    r
 }
 
 #[cfg(test)]

@@ -25,9 +25,14 @@ use crate::datasets::DelayMechanism;
 use crate::mgmt::uds::{UdsConfig, UdsServer};
 use crate::ptp::{InstanceConfig, PtpInstance};
 
-/// The smallest TX timestamp timeout used: the datapath reports software TX timestamps from
-/// the worker, and VM scheduling stalls of over a millisecond were measured here.
-pub const MIN_TX_TIMESTAMP_TIMEOUT: Duration = Duration::from_millis(10);
+/// The smallest TX timestamp timeout used. The datapath worker reports every TX request,
+/// sent (with its software timestamp) or dropped, so waiting costs nothing but a pending
+/// entry, while giving up costs the Follow_Up: a slave then has a Sync it cannot use. Under
+/// a 30 s Delay_Req flood on these 2-vCPU VMs (tests/tests/flood_watchers.rs) the control
+/// thread picked up 10-15 % of the Sync reports more than 10 ms late (scheduling waits of
+/// tens of ms), and lost those Follow_Ups; a late Follow_Up is still matched by sequenceId
+/// (IEEE 1588-2019 9.5.10 sets no deadline for it).
+pub const MIN_TX_TIMESTAMP_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Loads the configuration the way ptp4l does: profile, file, then the command line.
 pub fn load_config(args: &RunArgs) -> Result<Config, DaemonError> {
@@ -299,6 +304,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             .unwrap_or(0),
         pdelay_mode: PdelayMode::TwoStep,
         tai_to_ptp_ns: clock.minus_tai_now(),
+        rate_limits: cfg.rate_limits,
         ..FastPathConfig::default()
     };
     for (i, ((_, pc), net)) in cfg.ports.iter().zip(&nets).enumerate() {
@@ -307,6 +313,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 ipv4: net.ipv4,
                 ipv6: net.ipv6,
                 p2p: pc.delay_mechanism == DelayMechanism::P2P,
+                auth: crate::security::fast_path_auth(&pc.security, cfg.security.as_deref()),
                 ..FpPort::new(i as u16 + 1, net.mac)
             };
         }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use xptp_datapath::fastpath::engine::EventKind;
 use xptp_datapath::fastpath::run::Datapath;
 use xptp_datapath::fastpath::{FastPathCounters, FastPathError, FastPathHandles};
-use xptp_datapath::wire::MessageType;
+use xptp_datapath::wire::{MessageType, PortIdentity};
 use xptp_datapath::worker::CounterSnapshot;
 use xptp_datapath::xsk::{self, BindMode, TxHwTs};
 use xptp_ebpf::{ActiveMode, Build};
@@ -49,7 +49,7 @@ fn event_histogram(k: EventKind) -> Option<&'static str> {
         EventKind::SyncOneStep | EventKind::SyncTwoStep | EventKind::DelayReq => {
             Some("xptp_residence_time_seconds")
         }
-        EventKind::FollowUp | EventKind::DelayResp2 => None,
+        EventKind::FollowUp | EventKind::DelayResp2 | EventKind::AuthRejected => None,
     }
 }
 
@@ -243,7 +243,21 @@ pub struct Observer {
     histograms: Vec<HistogramStatus>,
     last_measurement: Vec<Option<(u16, i128)>>,
     phc2sys: Option<Arc<Phc2SysShared>>,
+    /// Requests the fast path refused by authentication, per (port, requester), counts by
+    /// reason in [`AUTH_REASONS`] order; at most [`AUTH_REQUESTERS`] requesters, the rest
+    /// under the zero identity.
+    auth_rejected: BTreeMap<(u16, PortIdentity), [u64; 4]>,
 }
+
+/// Requesters whose authentication failures are reported one by one.
+pub const AUTH_REQUESTERS: usize = 32;
+/// The fast path's authentication drop reasons, in the order of the counts above.
+const AUTH_REASONS: [FastPathError; 4] = [
+    FastPathError::AuthMissing,
+    FastPathError::AuthUnknownKey,
+    FastPathError::AuthBadIcv,
+    FastPathError::AuthReplay,
+];
 
 /// Everything a snapshot is built from (borrowed from the control loop for one call).
 #[derive(Debug)]
@@ -300,6 +314,7 @@ impl Observer {
             histograms,
             last_measurement: vec![None; n_ports],
             phc2sys: None,
+            auth_rejected: BTreeMap::new(),
         }
     }
 
@@ -320,6 +335,10 @@ impl Observer {
         for _ in 0..EVENT_BATCH {
             let Some(ev) = h.events.pop() else { break };
             any = true;
+            if ev.kind == EventKind::AuthRejected {
+                self.note_auth_rejected(ev.port + 1, ev.port_identity, ev.value_ns);
+                continue;
+            }
             if let Some(name) = event_histogram(ev.kind) {
                 let port = ev.port + 1;
                 if let Some(hist) = self.histogram(name, Some(port)) {
@@ -328,6 +347,24 @@ impl Observer {
             }
         }
         any
+    }
+
+    fn note_auth_rejected(&mut self, port: u16, who: PortIdentity, reason_index: i64) {
+        let Some(r) = AUTH_REASONS
+            .iter()
+            .position(|e| e.index() as i64 == reason_index)
+        else {
+            return;
+        };
+        let known = self.auth_rejected.contains_key(&(port, who));
+        let key = if known || self.auth_rejected.len() < AUTH_REQUESTERS {
+            (port, who)
+        } else {
+            (port, PortIdentity::default())
+        };
+        if let Some(c) = self.auth_rejected.entry(key).or_default().get_mut(r) {
+            *c += 1;
+        }
     }
 
     /// Notes new offset measurements of the instance.
@@ -615,6 +652,28 @@ impl Observer {
                 sh.clock_errors
             ));
         }
+        for ((port, who), counts) in &self.auth_rejected {
+            let who = if *who == PortIdentity::default() {
+                "other requesters".to_owned()
+            } else {
+                who.to_string()
+            };
+            let by: Vec<String> = AUTH_REASONS
+                .iter()
+                .zip(counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(e, n)| {
+                    format!(
+                        "{} {n}",
+                        FastPathError::NAMES.get(e.index()).unwrap_or(&"?")
+                    )
+                })
+                .collect();
+            alarms.push(format!(
+                "port {port}: requests from {who} refused by authentication: {}",
+                by.join(", ")
+            ));
+        }
 
         let security = match src.security {
             Some(sec) => {
@@ -654,6 +713,27 @@ impl Observer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auth_rejections_are_kept_per_requester_and_bounded() {
+        use xptp_datapath::wire::ClockIdentity;
+        let mut o = Observer::new(StatusHub::new(), &[], 1);
+        let id = |k: u8| PortIdentity::new(ClockIdentity([0xcc, 0, 0, 0, 0, 0, 0, k]), 1);
+        o.note_auth_rejected(1, id(0), FastPathError::AuthBadIcv.index() as i64);
+        o.note_auth_rejected(1, id(0), FastPathError::AuthBadIcv.index() as i64);
+        o.note_auth_rejected(1, id(0), FastPathError::AuthReplay.index() as i64);
+        o.note_auth_rejected(1, id(0), FastPathError::OutboxFull.index() as i64);
+        assert_eq!(o.auth_rejected[&(1, id(0))], [0, 0, 2, 1]);
+        for k in 1..40 {
+            o.note_auth_rejected(1, id(k), FastPathError::AuthMissing.index() as i64);
+        }
+        assert_eq!(o.auth_rejected.len(), AUTH_REQUESTERS + 1);
+        assert_eq!(
+            o.auth_rejected[&(1, PortIdentity::default())],
+            [(40 - AUTH_REQUESTERS) as u64, 0, 0, 0],
+            "requesters beyond the table counted together"
+        );
+    }
 
     #[test]
     fn events_map_to_histograms() {

@@ -174,5 +174,30 @@ impl Default for AlarmConfig {
     }
 }
 
+/// The fast path's copy of a port's security settings: the association `sec.spp` points at
+/// in `db`, its keys (the active one first; at most
+/// [`xptp_datapath::fastpath::MAX_AUTH_KEYS`]) and the port's `allow_unauth`, so that the
+/// datapath worker verifies Delay_Req / Pdelay_Req and signs its Delay_Resp / Pdelay_Resp /
+/// Pdelay_Resp_Follow_Up like control signs everything else (IEEE 1588-2019 16.14). `None`
+/// when the port does not authenticate (or its SPP is not in `db`, which the configuration
+/// check already refused).
+pub fn fast_path_auth(
+    sec: &PortSecurity,
+    db: Option<&SecurityAssociations>,
+) -> Option<xptp_datapath::fastpath::PortAuth> {
+    use xptp_datapath::fastpath::{AuthKey, PortAuth};
+    let sa = db?.get(sec.spp?)?;
+    let keys: Vec<AuthKey> = sa
+        .keys
+        .iter()
+        .map(|k| AuthKey::new(k.key_id, k.algorithm.icv_len(), k.secret()))
+        .collect();
+    let mut a = PortAuth::new(sa.spp, sec.active_key_id, &keys);
+    a.allow_unauth_event = sec.allow_unauth != AllowUnauth::None;
+    a.allow_mutable = sa.allow_mutable;
+    a.seqid_window = sa.seqid_window;
+    Some(a)
+}
+
 #[cfg(test)]
 mod tests;

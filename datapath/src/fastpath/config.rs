@@ -8,7 +8,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use super::ratelimit::RateLimits;
 use crate::handoff::PortId;
-use crate::wire::{ClockIdentity, PortIdentity, TimeInterval};
+use crate::wire::{auth, ClockIdentity, PortIdentity, TimeInterval};
 
 /// Most ports one fast-path instance (one worker) serves.
 pub const MAX_PORTS: usize = 8;
@@ -63,6 +63,107 @@ pub struct PortConfig {
     /// meanLinkDelay of the link on this port, measured by control (IEEE 1588-2019 11.4),
     /// added by a P2P TC to Sync / Follow_Up that arrive on this port.
     pub mean_link_delay: TimeInterval,
+    /// The port requires authentication (linuxptp `spp` with an `sa_file`): Delay_Req and
+    /// Pdelay_Req must carry a valid AUTHENTICATION TLV (unless `allow_unauth` lets event
+    /// messages through unsigned) and every reply is signed (IEEE 1588-2019 16.14).
+    pub auth: Option<PortAuth>,
+}
+
+/// Keys one port's security association may hold in the fast path.
+pub const MAX_AUTH_KEYS: usize = 4;
+
+/// One pre-shared HMAC-SHA256 key (IEEE 1588-2019 P.3.2), compacted to at most one HMAC
+/// block (longer keys are replaced by their SHA-256, which yields the same MACs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AuthKey {
+    /// keyID of the AUTHENTICATION TLV.
+    pub key_id: u32,
+    /// Octets of the ICV: 16 (SHA256-128) or 32 (SHA256).
+    pub icv_len: u8,
+    len: u8,
+    secret: [u8; auth::HMAC_BLOCK_LEN],
+}
+
+impl AuthKey {
+    /// A key; `icv_len` above 32 is clamped to 32.
+    pub fn new(key_id: u32, icv_len: usize, secret: &[u8]) -> Self {
+        let (secret, len) = auth::compact_key(secret);
+        AuthKey {
+            key_id,
+            icv_len: icv_len.min(auth::MAX_ICV_LEN) as u8,
+            len: len as u8,
+            secret,
+        }
+    }
+
+    /// As the ICV functions take it.
+    pub fn key_ref(&self) -> auth::KeyRef<'_> {
+        auth::KeyRef {
+            key_id: self.key_id,
+            icv_len: usize::from(self.icv_len),
+            secret: self.secret.get(..usize::from(self.len)).unwrap_or(&[]),
+        }
+    }
+}
+
+impl core::fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AuthKey")
+            .field("key_id", &self.key_id)
+            .field("icv_len", &self.icv_len)
+            .field("secret", &format_args!("<{} octets redacted>", self.len))
+            .finish()
+    }
+}
+
+/// A port's security association as the fast path uses it (linuxptp `spp`,
+/// `active_key_id`, `allow_unauth`, and the association's `seqid_window` / `allow_mutable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortAuth {
+    /// Security Parameter Pointer of the port's association.
+    pub spp: u8,
+    /// keyID replies are signed with.
+    pub active_key_id: u32,
+    /// `allow_unauth` >= 1: event messages (Delay_Req, Pdelay_Req) may come unsigned; signed
+    /// ones are still verified.
+    pub allow_unauth_event: bool,
+    /// `allow_mutable`: correctionField is left out of the ICV.
+    pub allow_mutable: bool,
+    /// Anti-replay window: a requester's sequenceId must be 1..=window ahead of its last
+    /// accepted one (0 = no replay check).
+    pub seqid_window: u16,
+    keys: [Option<AuthKey>; MAX_AUTH_KEYS],
+}
+
+impl PortAuth {
+    /// An association with SPP `spp` signing with `active_key_id`, holding the first
+    /// [`MAX_AUTH_KEYS`] of `keys` (the active key first if it is among them).
+    pub fn new(spp: u8, active_key_id: u32, keys: &[AuthKey]) -> Self {
+        let mut slots = [None; MAX_AUTH_KEYS];
+        let active = keys.iter().filter(|k| k.key_id == active_key_id);
+        let others = keys.iter().filter(|k| k.key_id != active_key_id);
+        for (slot, k) in slots.iter_mut().zip(active.chain(others)) {
+            *slot = Some(*k);
+        }
+        PortAuth {
+            spp,
+            active_key_id,
+            allow_unauth_event: false,
+            allow_mutable: false,
+            seqid_window: 3,
+            keys: slots,
+        }
+    }
+
+    /// The key with `key_id`.
+    pub fn key(&self, key_id: u32) -> Option<&AuthKey> {
+        self.keys.iter().flatten().find(|k| k.key_id == key_id)
+    }
+
+    /// The key replies are signed with.
+    pub fn active_key(&self) -> Option<&AuthKey> {
+        self.key(self.active_key_id)
+    }
 }
 
 impl PortConfig {
@@ -77,6 +178,7 @@ impl PortConfig {
         p2p: false,
         tc: false,
         mean_link_delay: TimeInterval::ZERO,
+        auth: None,
     };
 
     /// An enabled port with number `port_number` and MAC `mac`, no role yet.
@@ -183,6 +285,14 @@ pub enum ConfigUpdate {
     TaiToPtp(i64),
     /// New flood-protection limits (bucket contents are kept).
     RateLimits(RateLimits),
+    /// New security association of one port (keys changed, or authentication switched on
+    /// or off).
+    Auth {
+        /// The port.
+        port: PortId,
+        /// Its association, `None` = no authentication.
+        auth: Option<PortAuth>,
+    },
 }
 
 impl FastPathConfig {
@@ -202,6 +312,11 @@ impl FastPathConfig {
             }
             ConfigUpdate::TaiToPtp(o) => self.tai_to_ptp_ns = o,
             ConfigUpdate::RateLimits(l) => self.rate_limits = l,
+            ConfigUpdate::Auth { port, auth } => {
+                if let Some(p) = self.ports.get_mut(usize::from(port)) {
+                    p.auth = auth;
+                }
+            }
         }
     }
 }

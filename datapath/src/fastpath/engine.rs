@@ -9,9 +9,11 @@
 
 use std::sync::Arc;
 
+use super::config::{AuthKey, PortConfig};
 use super::config::{ConfigUpdate, FastPathConfig, PdelayMode, TcMode, MAX_PORTS};
 use super::error::FastPathError;
 use super::ratelimit::{LimitedClass, PortBuckets, Shed};
+use super::replay::ReplayTable;
 use super::reply;
 use super::sketch::{RequesterCount, SpaceSaving};
 use super::tc::{
@@ -19,6 +21,7 @@ use super::tc::{
     SyncTable, TcAction,
 };
 use crate::handoff::{FrameBuf, Lane, PortId, TxOutcome, TxToken};
+use crate::wire::auth::{self, AuthFailure};
 use crate::wire::frame;
 use crate::wire::{Message, MessageType, PortIdentity, TimeInterval};
 use crate::worker::{Counter, Decide, Decision, Outbox, RxInfo, FAST_TOKEN};
@@ -31,8 +34,9 @@ pub const SYNC_TABLE_CAP: usize = 64;
 pub const DELAY_REQ_TABLE_CAP: usize = 1024;
 /// Requesters tracked by the sketch.
 pub const TOP_N: usize = 16;
-/// Largest Pdelay_Resp frame kept for building its Follow_Up.
-const SMALL_FRAME: usize = 128;
+/// Largest Pdelay_Resp frame kept for building its Follow_Up (UDPv6 + VLAN + a 256-bit
+/// AUTHENTICATION TLV: 14 + 4 + 40 + 8 + 54 + 42 = 162 octets).
+const SMALL_FRAME: usize = 176;
 
 /// The fast path's counters (single writer: the worker).
 #[derive(Debug, Default)]
@@ -121,6 +125,10 @@ pub enum EventKind {
     DelayReq,
     /// Correction added to a forwarded Delay_Resp.
     DelayResp2,
+    /// A request refused by authentication (IEEE 1588-2019 16.14): `port_identity` and
+    /// `sequence_id` are the requester's, `value_ns` the [`FastPathError::index`] of the
+    /// reason (auth_missing, auth_unknown_key, auth_bad_icv, auth_replay).
+    AuthRejected,
 }
 
 /// One measurement, for histograms and test logs.
@@ -241,6 +249,7 @@ pub struct FastPath {
     rate: RateEstimator,
     last_report_tai_ns: u64,
     buckets: Box<[PortBuckets]>,
+    replay: ReplayTable,
 }
 
 impl core::fmt::Debug for FastPath {
@@ -290,6 +299,7 @@ impl FastPath {
             rate: RateEstimator::default(),
             last_report_tai_ns: 0,
             buckets: vec![PortBuckets::default(); MAX_PORTS].into_boxed_slice(),
+            replay: ReplayTable::default(),
         };
         (fp, h)
     }
@@ -371,6 +381,48 @@ impl FastPath {
                 false
             }
         }
+    }
+
+    /// On a port that requires authentication (IEEE 1588-2019 16.14, Annex P): the request
+    /// `msg` (a Delay_Req or Pdelay_Req, header first) must carry a valid AUTHENTICATION TLV
+    /// under the port's association (or come unsigned where `allow_unauth` lets event
+    /// messages through), and a fresh sequenceId from its requester.
+    fn authenticate(
+        &mut self,
+        pc: &PortConfig,
+        port: PortId,
+        mtype: MessageType,
+        msg: &[u8],
+        key: MatchKey,
+        now: u64,
+    ) -> Result<(), FastPathError> {
+        let Some(a) = pc.auth else {
+            return Ok(());
+        };
+        match auth::verify(
+            msg,
+            mtype,
+            a.spp,
+            |id| a.key(id).map(AuthKey::key_ref),
+            a.allow_mutable,
+        ) {
+            Ok(_) => {}
+            Err(AuthFailure::Missing) if a.allow_unauth_event => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        if a.seqid_window > 0
+            && !self.replay.fresh(
+                port,
+                mtype as u8,
+                key.port_identity,
+                key.sequence_id,
+                a.seqid_window,
+                now,
+            )
+        {
+            return Err(FastPathError::AuthReplay);
+        }
+        Ok(())
     }
 
     fn answer_delay_req(
@@ -786,20 +838,36 @@ impl Decide for FastPath {
             MessageType::Management => Some(LimitedClass::Management),
             _ => None,
         };
-        match msg.message_type() {
-            MessageType::DelayReq if pc.master => {
-                if !self.admit(info.port, LimitedClass::DelayReq, key.port_identity, now) {
-                    return Decision::Drop;
-                }
-                return self.answer_delay_req(frame_bytes, info, key, out);
+        let answer = match msg.message_type() {
+            MessageType::DelayReq if pc.master => Some(LimitedClass::DelayReq),
+            MessageType::PdelayReq if pc.p2p => Some(LimitedClass::PdelayReq),
+            _ => None,
+        };
+        if let Some(c) = answer {
+            // Flood protection first (cheap), then the ICV (an HMAC per frame).
+            if !self.admit(info.port, c, key.port_identity, now) {
+                return Decision::Drop;
             }
-            MessageType::PdelayReq if pc.p2p => {
-                if !self.admit(info.port, LimitedClass::PdelayReq, key.port_identity, now) {
-                    return Decision::Drop;
-                }
-                return self.answer_pdelay_req(frame_bytes, info, key, out);
+            let payload = f.payload(frame_bytes);
+            let mtype = msg.message_type();
+            if let Err(e) = self.authenticate(&pc, info.port, mtype, payload, key, now) {
+                // Who was refused, for control's per-requester report.
+                let (cx, _, _, _) = self.split();
+                cx.event(FastPathEvent {
+                    kind: EventKind::AuthRejected,
+                    port: info.port,
+                    sequence_id: key.sequence_id,
+                    port_identity: key.port_identity,
+                    value_ns: e.index() as i64,
+                    correction: TimeInterval::ZERO,
+                });
+                return self.fail(e);
             }
-            _ => {}
+            return if c == LimitedClass::DelayReq {
+                self.answer_delay_req(frame_bytes, info, key, out)
+            } else {
+                self.answer_pdelay_req(frame_bytes, info, key, out)
+            };
         }
         let d = if pc.tc && self.cfg.tc_mode != TcMode::Off {
             self.transparent(frame_bytes, &msg, info, out)
@@ -815,8 +883,15 @@ impl Decide for FastPath {
         }
     }
 
-    fn before_kick(&mut self, _port: PortId, token: TxToken, frame_bytes: &mut [u8], kick: u64) {
+    fn before_kick(&mut self, port: PortId, token: TxToken, frame_bytes: &mut [u8], kick: u64) {
         let rate = self.rate_ratio_offset();
+        // A signed one-step Pdelay_Resp whose ICV covers correctionField is signed again
+        // after the turnaround went in (IEEE 1588-2019 16.14.3.1).
+        let resign = self
+            .cfg
+            .port(port)
+            .filter(|p| p.auth.is_some_and(|a| !a.allow_mutable))
+            .copied();
         let counters = &self.h.counters;
         let Some(rec) = Self::lookup(&mut self.inflight, token) else {
             return;
@@ -825,9 +900,12 @@ impl Decide for FastPath {
             Kind::SyncOneStep => residence(rec.ingress_tai_ns, kick, rate)
                 .and_then(|r| tc::tc_correction(r, rec.extra)),
             Kind::PdelayOneStep => reply::add_turnaround(frame_bytes, rec.ingress_tai_ns, kick)
-                .map(|t| {
+                .and_then(|t| {
+                    if let Some(pc) = &resign {
+                        reply::resign(frame_bytes, pc)?;
+                    }
                     rec.extra = t;
-                    TimeInterval::ZERO
+                    Ok(TimeInterval::ZERO)
                 }),
             _ => return,
         };
@@ -888,7 +966,8 @@ impl Decide for FastPath {
                 let cfg = cx.cfg;
                 let t = cx.token();
                 let r = out.push_with(port, TxToken(t), FastPathError::OutboxFull, |buf| {
-                    reply::pdelay_resp_follow_up(small, sw, rec_copy.req_correction, cfg, buf)
+                    let pc = cfg.port(port).ok_or(FastPathError::UnknownPort(port))?;
+                    reply::pdelay_resp_follow_up(small, sw, rec_copy.req_correction, cfg, pc, buf)
                 });
                 match r {
                     Ok(()) => cx.counters.pdelay_resp_follow_up_sent.inc(),

@@ -68,11 +68,24 @@ pub enum FastPathError {
     /// The requester's (sourcePortIdentity's) token bucket was empty (flood protection).
     #[error("rate limited: requester bucket empty")]
     RateLimitedRequester,
+    /// The port requires authentication (IEEE 1588-2019 16.14) and the request carries no
+    /// AUTHENTICATION TLV.
+    #[error("authentication required: no AUTHENTICATION TLV")]
+    AuthMissing,
+    /// An SPP or keyID the port's security association does not hold.
+    #[error("authentication: unknown SPP or keyID")]
+    AuthUnknownKey,
+    /// The ICV does not match (wrong key, altered frame) or the TLV is malformed.
+    #[error("authentication: ICV check failed")]
+    AuthBadIcv,
+    /// A correctly signed request whose sequenceId is not fresh (16.14 / Annex P.2.2).
+    #[error("authentication: replayed sequenceId")]
+    AuthReplay,
 }
 
 impl FastPathError {
     /// Number of variants (size of the drop counter array).
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 23;
 
     /// The counter index of this reason.
     pub const fn index(self) -> usize {
@@ -96,6 +109,10 @@ impl FastPathError {
             FastPathError::ReservedMessageType(_) => 16,
             FastPathError::RateLimitedPort => 17,
             FastPathError::RateLimitedRequester => 18,
+            FastPathError::AuthMissing => 19,
+            FastPathError::AuthUnknownKey => 20,
+            FastPathError::AuthBadIcv => 21,
+            FastPathError::AuthReplay => 22,
         }
     }
 
@@ -120,6 +137,10 @@ impl FastPathError {
         "reserved_message_type",
         "rate_limited_port",
         "rate_limited_requester",
+        "auth_missing",
+        "auth_unknown_key",
+        "auth_bad_icv",
+        "auth_replay",
     ];
 
     /// Errors after which the frame goes up to control rather than being dropped: the fast
@@ -132,6 +153,17 @@ impl FastPathError {
                 | FastPathError::NotMaster
                 | FastPathError::UnknownPort(_)
         )
+    }
+}
+
+impl From<crate::wire::auth::AuthFailure> for FastPathError {
+    fn from(e: crate::wire::auth::AuthFailure) -> Self {
+        use crate::wire::auth::AuthFailure;
+        match e {
+            AuthFailure::Missing => FastPathError::AuthMissing,
+            AuthFailure::UnknownKey { .. } => FastPathError::AuthUnknownKey,
+            AuthFailure::BadIcv => FastPathError::AuthBadIcv,
+        }
     }
 }
 

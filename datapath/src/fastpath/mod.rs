@@ -21,15 +21,21 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod ratelimit;
+pub mod replay;
 pub mod reply;
 pub mod run;
 pub mod sketch;
 pub mod tc;
 
 #[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
 mod tests;
 
-pub use config::{ConfigUpdate, FastPathConfig, PdelayMode, PortConfig, TcMode, MAX_PORTS};
+pub use config::{
+    AuthKey, ConfigUpdate, FastPathConfig, PdelayMode, PortAuth, PortConfig, TcMode, MAX_AUTH_KEYS,
+    MAX_PORTS,
+};
 pub use engine::{
     EventKind, FastPath, FastPathCounters, FastPathEvent, FastPathHandles, RequesterReport,
 };

@@ -19,6 +19,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 use super::config::{FastPathConfig, PdelayMode, PortConfig};
 use super::error::FastPathError;
 use crate::handoff::PortId;
+use crate::wire::auth;
 use crate::wire::bytes::{put, put_u16, put_u8, u16_at};
 use crate::wire::frame::checksum::{checksum, udp_checksum, Pseudo};
 use crate::wire::frame::{self, Frame, NetworkRepr, PORT_EVENT, PORT_GENERAL};
@@ -258,7 +259,7 @@ pub fn delay_resp(
         cfg,
         ingress_tai_ns.ok_or(FastPathError::NoIngressTimestamp)?,
     )?;
-    let fr = write_framing(&f, pc, false, RESP_LEN, out)?;
+    let fr = write_framing(&f, pc, false, reply_len(pc), out)?;
     let at = fr.payload_at;
     write_header(
         out,
@@ -278,7 +279,8 @@ pub fn delay_resp(
         at + HEADER_LEN + 10,
         &req.source_port_identity().to_bytes(),
     );
-    Ok(finish(out, &fr, RESP_LEN))
+    let len = sign(out, at, pc)?;
+    Ok(finish(out, &fr, len))
 }
 
 /// What [`pdelay_resp`] built.
@@ -315,7 +317,7 @@ pub fn pdelay_resp(
     }
     let t2_tai_ns = ingress_tai_ns.ok_or(FastPathError::NoIngressTimestamp)?;
     let t2 = ptp_timestamp(cfg, t2_tai_ns)?;
-    let fr = write_framing(&f, pc, true, RESP_LEN, out)?;
+    let fr = write_framing(&f, pc, true, reply_len(pc), out)?;
     let two_step = cfg.pdelay_mode == PdelayMode::TwoStep;
     let at = fr.payload_at;
     write_header(
@@ -341,8 +343,9 @@ pub fn pdelay_resp(
         at + HEADER_LEN + 10,
         &req.source_port_identity().to_bytes(),
     );
+    let len = sign(out, at, pc)?;
     Ok(PdelayResp {
-        len: finish(out, &fr, RESP_LEN),
+        len: finish(out, &fr, len),
         req_correction: req.correction_field(),
         t2_tai_ns,
     })
@@ -371,6 +374,7 @@ pub fn pdelay_resp_follow_up(
     t3_tai_ns: u64,
     req_correction: TimeInterval,
     cfg: &FastPathConfig,
+    pc: &PortConfig,
     out: &mut [u8],
 ) -> Result<usize, FastPathError> {
     let f = frame::parse(resp)?;
@@ -399,15 +403,60 @@ pub fn pdelay_resp_follow_up(
     if let Some(udp) = f.udp_at {
         put_u16(out, udp, PORT_GENERAL);
         put_u16(out, udp + 2, PORT_GENERAL);
+    }
+    resign(out.get_mut(..len).ok_or(FastPathError::BufferTooSmall)?, pc)?;
+    Ok(len)
+}
+
+/// messageLength of a reply on `pc`: [`RESP_LEN`], plus the AUTHENTICATION TLV when the port
+/// signs.
+pub fn reply_len(pc: &PortConfig) -> usize {
+    RESP_LEN
+        + pc.auth
+            .and_then(|a| {
+                a.active_key()
+                    .map(|k| auth::tlv_len(usize::from(k.icv_len)))
+            })
+            .unwrap_or(0)
+}
+
+/// Appends the port's AUTHENTICATION TLV (IEEE 1588-2019 16.14) to the [`RESP_LEN`]-octet
+/// reply at `out[at..]` when `pc` signs; returns the message length.
+fn sign(out: &mut [u8], at: usize, pc: &PortConfig) -> Result<usize, FastPathError> {
+    let Some(a) = pc.auth else {
+        return Ok(RESP_LEN);
+    };
+    let key = a.active_key().ok_or(FastPathError::AuthUnknownKey)?;
+    let msg = out.get_mut(at..).ok_or(FastPathError::BufferTooSmall)?;
+    auth::append_signed(msg, RESP_LEN, a.spp, key.key_ref(), a.allow_mutable)
+        .map_err(|_| FastPathError::BufferTooSmall)
+}
+
+/// After fields of a built reply frame changed in place (Pdelay_Resp_Follow_Up from its
+/// Pdelay_Resp, a one-step turnaround): recomputes the ICV when `pc` signs, then the UDP
+/// checksum (UDP frames).
+pub fn resign(frame_buf: &mut [u8], pc: &PortConfig) -> Result<(), FastPathError> {
+    let f = frame::parse(frame_buf)?;
+    if let Some(a) = pc.auth {
+        let key = a.active_key().ok_or(FastPathError::AuthUnknownKey)?;
+        let at = f.payload.start;
+        let mlen = usize::from(u16_at(frame_buf, at + 2));
+        let msg = frame_buf
+            .get_mut(at..at + mlen)
+            .ok_or(FastPathError::BufferTooSmall)?;
+        auth::resign(msg, key.key_ref(), a.allow_mutable)
+            .map_err(|_| FastPathError::BufferTooSmall)?;
+    }
+    if let Some(udp) = f.udp_at {
         let pseudo = match f.transport.network {
             NetworkRepr::Udp4 { src, dst, .. } => Pseudo::V4(src, dst),
             NetworkRepr::Udp6 { src, dst, .. } => Pseudo::V6(src, dst),
-            NetworkRepr::L2 => return Ok(len),
+            NetworkRepr::L2 => return Ok(()),
         };
-        put_u16(out, udp + 6, 0);
-        let end = udp + usize::from(u16_at(out, udp + 4));
-        let c = udp_checksum(pseudo, out.get(udp..end).unwrap_or(&[]));
-        put_u16(out, udp + 6, if c == 0 { 0xffff } else { c });
+        put_u16(frame_buf, udp + 6, 0);
+        let end = udp + usize::from(u16_at(frame_buf, udp + 4));
+        let c = udp_checksum(pseudo, frame_buf.get(udp..end).unwrap_or(&[]));
+        put_u16(frame_buf, udp + 6, if c == 0 { 0xffff } else { c });
     }
-    Ok(len)
+    Ok(())
 }

@@ -18,14 +18,14 @@ use crate::wire::{
 };
 use crate::worker::{Decide, Decision, Outbox, RxInfo};
 
-const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xaa];
-const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xbb];
-const OUR_ID: ClockIdentity = ClockIdentity([0x02, 0, 0, 0xff, 0xfe, 0, 0, 0xaa]);
-const PEER: PortIdentity = PortIdentity::new(ClockIdentity([1, 2, 3, 4, 5, 6, 7, 8]), 3);
+pub(super) const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xaa];
+pub(super) const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0xbb];
+pub(super) const OUR_ID: ClockIdentity = ClockIdentity([0x02, 0, 0, 0xff, 0xfe, 0, 0, 0xaa]);
+pub(super) const PEER: PortIdentity = PortIdentity::new(ClockIdentity([1, 2, 3, 4, 5, 6, 7, 8]), 3);
 /// 2023-11-14T22:13:20.123456789 TAI as CLOCK_TAI ns.
-const T_IN: u64 = 1_700_000_000_123_456_789;
+pub(super) const T_IN: u64 = 1_700_000_000_123_456_789;
 
-fn cfg() -> FastPathConfig {
+pub(super) fn cfg() -> FastPathConfig {
     let mut c = FastPathConfig {
         clock_identity: OUR_ID,
         domain_number: 0,
@@ -58,7 +58,7 @@ fn msg(mtype: MessageType, body: Body, correction: i64, flags: u16) -> MessageRe
     )
 }
 
-fn delay_req(t: &Transport, correction: i64) -> Vec<u8> {
+pub(super) fn delay_req(t: &Transport, correction: i64) -> Vec<u8> {
     frame::build(
         t,
         &msg(
@@ -74,11 +74,11 @@ fn delay_req(t: &Transport, correction: i64) -> Vec<u8> {
 }
 
 /// Hand-written L2 Delay_Req (Annex E) with correctionField 1.5 ns.
-const L2_DELAY_REQ: &str = "011b19000000 02000000 00bb 88f7 \
+pub(super) const L2_DELAY_REQ: &str = "011b19000000 02000000 00bb 88f7 \
      01 12 002c 00 00 0000 0000000000018000 00000000 0102030405060708 0003 1234 01 7f \
      00000000000000000000 0000";
 
-fn hex(s: &str) -> Vec<u8> {
+pub(super) fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
     (0..s.len() / 2)
         .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
@@ -223,7 +223,7 @@ fn delay_resp_refusals() {
     );
 }
 
-fn pdelay_req(t: &Transport, correction: i64) -> Vec<u8> {
+pub(super) fn pdelay_req(t: &Transport, correction: i64) -> Vec<u8> {
     frame::build(
         t,
         &msg(
@@ -236,6 +236,23 @@ fn pdelay_req(t: &Transport, correction: i64) -> Vec<u8> {
         ),
     )
     .unwrap()
+}
+
+/// The Pdelay_Resp_Follow_Up of `resp` on port 0 with t3 = T_IN + 2.5 µs, UDP checksum
+/// checked.
+pub(super) fn follow_up_for(
+    resp: &[u8],
+    req_correction: TimeInterval,
+    c: &FastPathConfig,
+) -> Vec<u8> {
+    let mut fu = [0u8; 256];
+    let n =
+        pdelay_resp_follow_up(resp, T_IN + 2_500, req_correction, c, &c.ports[0], &mut fu).unwrap();
+    frame::parse(&fu[..n])
+        .unwrap()
+        .verify_udp_checksum(&fu[..n])
+        .unwrap();
+    fu[..n].to_vec()
 }
 
 #[test]
@@ -273,11 +290,9 @@ fn pdelay_two_step_resp_and_follow_up() {
             }
         );
         assert_eq!(p.req_correction, TimeInterval(0x28000));
-        let mut fu = [0u8; 256];
-        let n = pdelay_resp_follow_up(&out[..p.len], T_IN + 2_500, p.req_correction, &c, &mut fu)
-            .unwrap();
-        let f2 = frame::parse(&fu[..n]).unwrap();
-        f2.verify_udp_checksum(&fu[..n]).unwrap();
+        let fu = follow_up_for(&out[..p.len], p.req_correction, &c);
+        let n = fu.len();
+        let f2 = frame::parse(&fu).unwrap();
         if let frame::NetworkRepr::Udp4 {
             dst_port, src_port, ..
         } = f2.transport.network
@@ -383,7 +398,7 @@ fn tc_cfg(mode: TcMode) -> FastPathConfig {
     c
 }
 
-fn info(port: u16, t: u64) -> RxInfo {
+pub(super) fn info(port: u16, t: u64) -> RxInfo {
     RxInfo {
         port,
         queue_id: 0,
@@ -398,7 +413,7 @@ fn info(port: u16, t: u64) -> RxInfo {
     }
 }
 
-fn sent(t: u64) -> TxOutcome {
+pub(super) fn sent(t: u64) -> TxOutcome {
     TxOutcome::Sent {
         sw_tai_ns: t,
         hw_ns: None,
@@ -601,7 +616,7 @@ proptest! {
         let mut out = [0u8; 256];
         let _ = delay_resp(&bytes, 0, Some(t), &c, &mut out);
         let _ = pdelay_resp(&bytes, 0, Some(t), &c, &mut out);
-        let _ = pdelay_resp_follow_up(&bytes, t, TimeInterval(0), &c, &mut out);
+        let _ = pdelay_resp_follow_up(&bytes, t, TimeInterval(0), &c, &c.ports[0], &mut out);
         let mut b = bytes.clone();
         let _ = add_turnaround(&mut b, t, k);
         let _ = residence(t, k, 0);
@@ -628,7 +643,7 @@ proptest! {
             let mut out = [0u8; 256];
             if let Ok(p) = pdelay_resp(&rx, 0, Some(t), &c, &mut out) {
                 let resp = out[..p.len].to_vec();
-                let _ = pdelay_resp_follow_up(&resp, t, p.req_correction, &c, &mut out);
+                let _ = pdelay_resp_follow_up(&resp, t, p.req_correction, &c, &c.ports[0], &mut out);
             }
             let _ = delay_resp(&rx, 0, Some(t), &c, &mut out);
         }

@@ -18,6 +18,7 @@
 //! octets are emitted as zero; everything else (including unknown TLVs and padding, via
 //! [`frame::FrameRepr`]) round-trips byte for byte.
 
+pub mod auth;
 mod body;
 pub(crate) mod bytes;
 mod error;

@@ -175,9 +175,20 @@ pub fn payload_at(c: Carriage) -> usize {
     }
 }
 
+/// The `xptp status` document of a running `xptp run`.
+pub fn status_of(x: &xptp_tests::xptp_run::XptpRun) -> xptp_control::status::Status {
+    let path = xptp_control::status::default_status_path(&x.uds());
+    xptp_control::status::socket::query(&path, Duration::from_secs(3)).expect("xptp status")
+}
+
 /// VmRSS of this process in kB.
 pub fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_kb_of("self")
+}
+
+/// VmRSS in kB of process `pid` (a number or `self`); 0 when it cannot be read.
+pub fn rss_kb_of(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -213,6 +224,11 @@ pub struct Packet {
 
 impl Packet {
     pub fn open(ifname: &str) -> Packet {
+        Self::open_with(ifname, true)
+    }
+
+    /// [`Packet::open`], seeing the interface's outgoing frames too unless `ignore_outgoing`.
+    pub fn open_with(ifname: &str, ignore_outgoing: bool) -> Packet {
         let proto = (libc::ETH_P_ALL as u16).to_be() as i32;
         // SAFETY: plain socket(2).
         let fd =
@@ -251,7 +267,9 @@ impl Packet {
             }
         };
         // PACKET_IGNORE_OUTGOING (Linux 4.20): the flood we send does not fill our own buffer.
-        set(libc::SOL_PACKET, 23, 1);
+        if ignore_outgoing {
+            set(libc::SOL_PACKET, 23, 1);
+        }
         set(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 16 << 20);
         let tv = libc::timeval {
             tv_sec: 0,
@@ -297,6 +315,11 @@ impl Packet {
         n == frame.len() as isize
     }
 
+    /// PACKET_QDISC_BYPASS: frames go straight to the driver (a flood skips the qdisc).
+    pub fn bypass_qdisc(&self) {
+        self.set_int(libc::SOL_PACKET, libc::PACKET_QDISC_BYPASS, 1);
+    }
+
     /// Sends `frames` with one sendmmsg(2) call; returns how many the kernel took.
     pub fn send_batch(&self, frames: &[Vec<u8>]) -> usize {
         let sll = self.addr();
@@ -323,6 +346,69 @@ impl Packet {
         let n =
             unsafe { libc::sendmmsg(self.fd.as_raw_fd(), msgs.as_mut_ptr(), msgs.len() as u32, 0) };
         n.max(0) as usize
+    }
+
+    /// SO_TIMESTAMPNS: [`Packet::recv_stamped`] reports when the stack saw each frame.
+    pub fn enable_timestamps(&self) {
+        self.set_int(libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+    }
+
+    fn set_int(&self, level: libc::c_int, opt: libc::c_int, v: libc::c_int) {
+        // SAFETY: an int option on our socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "setsockopt {level}/{opt}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// The next frame (either direction when opened with `ignore_outgoing` false), whether
+    /// the interface sent it, and the kernel's CLOCK_REALTIME stamp of it in ns (with
+    /// [`Packet::enable_timestamps`]; else None); None after the receive timeout.
+    pub fn recv_stamped(&self, buf: &mut [u8]) -> Option<(usize, bool, Option<i128>)> {
+        // SAFETY: zeroed sockaddr_ll / msghdr are valid values.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut ctrl = [0u64; 16];
+        // SAFETY: as above.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut sll as *mut libc::sockaddr_ll).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctrl.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&ctrl);
+        // SAFETY: msg points at buffers that live across the call.
+        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, 0) };
+        if n <= 0 {
+            return None;
+        }
+        let mut at = None;
+        // SAFETY: CMSG_* walk the control buffer the kernel filled, within msg_controllen.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                    let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+                    at = Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec));
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Some((n as usize, sll.sll_pkttype == libc::PACKET_OUTGOING, at))
     }
 
     /// The next incoming frame, or None after the 50 ms receive timeout.
