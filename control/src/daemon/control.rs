@@ -19,13 +19,15 @@ use xptp_datapath::worker::FAST_TOKEN;
 use super::alarms::{AlarmLog, SecuritySnapshot};
 use super::clock::DaemonClock;
 use super::faults::{FaultAction, FaultMonitor};
-use super::management::{is_management, InstanceView, NetworkManagementCounters};
+use super::management::{is_management, timestamping, InstanceView, NetworkManagementCounters};
 use super::setup::{Mode, Plan};
 use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
 use super::{privilege, DaemonError, RunArgs};
-use crate::config::Config;
+use crate::config::{ClockType, Config};
+use crate::datasets::DelayMechanism;
 use crate::mgmt::network::{handle_network_management, IngressPort, NetworkIgnored};
+use crate::mgmt::tc::{TcPortSnapshot, TcSnapshot};
 use crate::mgmt::uds::UdsServer;
 use crate::mgmt::{ManagementCommand, SyncUncertain};
 use crate::port::state::PortState;
@@ -145,7 +147,7 @@ pub fn run(
         .map_err(|e| DaemonError::Unsupported(format!("phc2sys: cannot start its thread: {e}")))?;
     let hub = StatusHub::new();
     match mode {
-        Mode::Transparent { running, mode } => {
+        Mode::Transparent { running, mode, uds } => {
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
             let mut observer = Observer::new(hub.clone(), &dps, nets.len());
             if let Some(p) = &phc2sys {
@@ -158,6 +160,7 @@ pub fn run(
             run_transparent(
                 running,
                 mode,
+                *uds,
                 &TcShow {
                     cfg: &cfg,
                     clock: &clock,
@@ -242,6 +245,7 @@ struct TcShow<'a> {
 fn run_transparent(
     mut running: Box<xptp_datapath::fastpath::run::Running>,
     mode: TcMode,
+    mut uds: UdsServer,
     show: &TcShow<'_>,
     mut observer: Observer,
     stop: &AtomicBool,
@@ -256,10 +260,35 @@ fn run_transparent(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if cfg.network_management.enabled {
+        tracing::warn!(
+            "network_management 1: a transparent clock forwards management frames on the fast \
+             path and does not answer them yet; use pmc -u on this host"
+        );
+    }
+    let mut tc = tc_snapshot(cfg, &running);
     let mut last = std::time::Instant::now();
     while !stop.load(Ordering::Acquire) {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(if uds.has_pending() {
+            2
+        } else {
+            10
+        }));
         while observer.drain_events(running.handles()) {}
+        // Bounded like the instance's loop: a GET behind a SET sees it applied.
+        for _ in 0..16 {
+            for (p, port) in tc.ports.iter_mut().enumerate() {
+                port.mean_link_delay_ns = running.mean_link_delay_ns(p as PortId);
+            }
+            let cmds = uds.poll(&tc.management_view());
+            if cmds.is_empty() {
+                break;
+            }
+            for c in cmds {
+                tracing::info!(command = ?c, "management SET applied");
+                tc.apply(c);
+            }
+        }
         if observer.due() {
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
             observer.publish(&Sources {
@@ -271,7 +300,7 @@ fn run_transparent(
                 freq_ppb: 0.0,
                 timestamp_detail: show.timestamp_source,
                 shell: ShellCounters::default(),
-                management: None,
+                management: Some(uds.counters()),
                 network_management: None,
                 security: None,
                 tc_link_delay_ns: (0..show.nets.len())
@@ -307,8 +336,37 @@ fn run_transparent(
     tracing::info!(
         worker = ?w,
         drops = ?c.drop_summary(),
+        management = ?uds.counters(),
         "stopped: datapath detached; final counters"
     );
+}
+
+/// What a transparent clock's management answers from at start-up (link delays are
+/// refreshed before each poll).
+fn tc_snapshot(cfg: &Config, running: &xptp_datapath::fastpath::run::Running) -> TcSnapshot {
+    TcSnapshot {
+        clock: cfg.clock.clone(),
+        clock_identity: running
+            .datapath()
+            .map(|d| d.config().clock_identity)
+            .unwrap_or_default(),
+        delay_mechanism: if cfg.clock_type == ClockType::P2pTransparent {
+            DelayMechanism::P2P
+        } else {
+            DelayMechanism::E2E
+        },
+        timestamping: timestamping(cfg.time_stamping),
+        sync_uncertain: SyncUncertain::DontCare,
+        ports: cfg
+            .ports
+            .iter()
+            .map(|(name, pc)| TcPortSnapshot {
+                interface: name.clone(),
+                config: pc.clone(),
+                mean_link_delay_ns: None,
+            })
+            .collect(),
+    }
 }
 
 struct Control {

@@ -27,7 +27,8 @@ pub struct InstanceView<'a> {
     pub sync_uncertain: SyncUncertain,
 }
 
-fn timestamping(m: TimeStampingMode) -> Timestamping {
+/// linuxptp's timestamping type for a `time_stamping` mode (PORT_PROPERTIES_NP).
+pub(crate) fn timestamping(m: TimeStampingMode) -> Timestamping {
     match m {
         TimeStampingMode::Hardware => Timestamping::Hardware,
         TimeStampingMode::Software => Timestamping::Software,

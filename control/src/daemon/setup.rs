@@ -121,6 +121,8 @@ pub enum Mode {
         running: Box<Running>,
         /// Its mode.
         mode: TcMode,
+        /// The pmc-compatible management sockets, answered from the TC's state.
+        uds: Box<UdsServer>,
     },
 }
 
@@ -341,10 +343,12 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 .first()
                 .map(|(_, p)| p.log_min_pdelay_req_interval);
         }
+        let uds = bind_management(&cfg)?;
         let running = fprun::start(o)?;
         Mode::Transparent {
             running: Box::new(running),
             mode,
+            uds: Box::new(uds),
         }
     } else {
         let n = cfg.ports.len();
@@ -404,21 +408,11 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             clock_identity,
             Box::new(rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed)),
         );
-        let ro = cfg.uds_ro_address.clone();
-        let uds = UdsServer::bind(&UdsConfig {
-            address: cfg.uds_address.clone(),
-            ro_address: (!ro.as_os_str().is_empty()).then_some(ro),
-            ..UdsConfig::default()
-        })?;
-        tracing::info!(
-            sockets = ?uds.paths(),
-            "management (pmc -u -s PATH) listening"
-        );
         Mode::Instance {
             dps,
             port_dp,
             instance: Box::new(instance),
-            uds: Box::new(uds),
+            uds: Box::new(bind_management(&cfg)?),
         }
     };
     Ok(Plan {
@@ -429,6 +423,21 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         mode,
         phc2sys,
     })
+}
+
+/// Binds the pmc-compatible management sockets (`uds_address`, `uds_ro_address`).
+fn bind_management(cfg: &Config) -> Result<UdsServer, DaemonError> {
+    let ro = cfg.uds_ro_address.clone();
+    let uds = UdsServer::bind(&UdsConfig {
+        address: cfg.uds_address.clone(),
+        ro_address: (!ro.as_os_str().is_empty()).then_some(ro),
+        ..UdsConfig::default()
+    })?;
+    tracing::info!(
+        sockets = ?uds.paths(),
+        "management (pmc -u -s PATH) listening"
+    );
+    Ok(uds)
 }
 
 fn log_datapath(g: usize, dp: &Datapath) {

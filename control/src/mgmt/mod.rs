@@ -21,6 +21,7 @@
 
 mod handler;
 pub mod network;
+pub mod tc;
 pub mod uds;
 
 #[cfg(test)]
