@@ -52,9 +52,9 @@ const GETS: &[&str] = &[
 /// an answer.
 const PTP4L_TC_ANSWERS: &[&str] = &[];
 
-/// The IDs xptp answers with MANAGEMENT_ERROR_STATUS NOT_SUPPORTED for a TC: it has no
-/// grandmaster settings, and its fast path keeps no per-port message-type counters.
-const XPTP_TC_NOT_SUPPORTED: &[&str] = &["GRANDMASTER_SETTINGS_NP", "PORT_STATS_NP"];
+/// The IDs xptp answers with MANAGEMENT_ERROR_STATUS NOT_SUPPORTED for a TC: it is never
+/// grandmaster, so it has no grandmaster settings.
+const XPTP_TC_NOT_SUPPORTED: &[&str] = &["GRANDMASTER_SETTINGS_NP"];
 
 /// `pmc -u -b 0 -s SOCK -i CLIENT CMDS...` on the host (the socket is a file).
 fn pmc(sock: &Path, client: &Path, cmds: &[&str]) -> (Vec<PmcResponse>, String) {
@@ -211,6 +211,49 @@ fn pmc_against_tc(delay: DelayMechanism, tag: &str) {
         assert_eq!(field(pp, "timestamping"), "SOFTWARE");
         assert_eq!(field(pp, "portState"), "MASTER");
     }
+
+    // PORT_STATS_NP: what the TC received and sent per port and type, as status counts it
+    // (read between two status snapshots: Sync, Follow_Up and Announce keep coming).
+    let stats = answers(&r, "PORT_STATS_NP");
+    assert_eq!(stats.len(), 2, "{text}");
+    let mut forwarded = 0;
+    for (i, ps) in stats.iter().enumerate() {
+        for t in ["Sync", "Follow_Up", "Announce", "Delay_Req", "Delay_Resp"] {
+            for dir in ["rx", "tx"] {
+                let v: u64 = field(ps, &format!("{dir}_{t}")).parse().unwrap();
+                let a = st["ports"][i][dir][t].as_u64().unwrap();
+                let b = st_after["ports"][i][dir][t].as_u64().unwrap();
+                assert!(
+                    a <= v && v <= b,
+                    "port {} {dir}_{t}: pmc {v}, status {a}..{b}",
+                    i + 1
+                );
+                if dir == "tx" {
+                    forwarded += v;
+                }
+            }
+        }
+    }
+    // Sync, Follow_Up and Announce from the master leave port 2.
+    for t in ["Sync", "Follow_Up", "Announce"] {
+        assert!(
+            st["ports"][1]["tx"][t].as_u64().unwrap() > 0,
+            "port 2 forwarded no {t}: {}",
+            st["ports"][1]
+        );
+    }
+    assert!(forwarded > 0);
+
+    // The table shows the TC's ports with their counts and the residence histogram.
+    let table = Command::new(&bin)
+        .args(["status", "-s"])
+        .arg(xptp.uds())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    println!("{tag}: xptp status:\n{table}");
+    assert!(table.contains("TRANSPARENT"), "{table}");
+    assert!(table.contains("xptp_residence_time_seconds"), "{table}");
 
     let xptp_ids = answered(&r);
     let errors: BTreeSet<String> = r

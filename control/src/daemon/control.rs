@@ -19,7 +19,9 @@ use xptp_datapath::worker::FAST_TOKEN;
 use super::alarms::{AlarmLog, SecuritySnapshot};
 use super::clock::DaemonClock;
 use super::faults::{FaultAction, FaultMonitor};
-use super::management::{is_management, timestamping, InstanceView, NetworkManagementCounters};
+use super::management::{
+    is_management, port_stats, timestamping, InstanceView, NetworkManagementCounters,
+};
 use super::setup::{Mode, Plan};
 use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
@@ -277,8 +279,10 @@ fn run_transparent(
         while observer.drain_events(running.handles()) {}
         // Bounded like the instance's loop: a GET behind a SET sees it applied.
         for _ in 0..16 {
+            let counters = &running.handles().counters;
             for (p, port) in tc.ports.iter_mut().enumerate() {
                 port.mean_link_delay_ns = running.mean_link_delay_ns(p as PortId);
+                port.stats = Some(port_stats(|t| counters.tc_port_counts(p, t)));
             }
             let cmds = uds.poll(&tc.management_view());
             if cmds.is_empty() {
@@ -364,6 +368,7 @@ fn tc_snapshot(cfg: &Config, running: &xptp_datapath::fastpath::run::Running) ->
                 interface: name.clone(),
                 config: pc.clone(),
                 mean_link_delay_ns: None,
+                stats: None,
             })
             .collect(),
     }

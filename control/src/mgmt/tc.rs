@@ -8,7 +8,8 @@
 //! (it has no parent), TIME_STATUS_NP with gmPresent false. Each port reports portState
 //! MASTER (see [`TC_PORT_STATE`]), the delay mechanism of the clock type, and for a P2P
 //! transparent clock peerMeanPathDelay = the meanLinkDelay the fast path measured on it
-//! (8.2.15.3.3; 0 until the first measurement and for E2E). The TC data sets of IEEE
+//! (8.2.15.3.3; 0 until the first measurement and for E2E); PORT_STATS_NP counts what the TC
+//! received and sent on the port per message type. The TC data sets of IEEE
 //! 1588-2008 15.5.3.9/15.5.3.10 are answered NOT_SUPPORTED: the codec does not carry them and
 //! pmc 3.1.1 cannot ask for them.
 //!
@@ -20,7 +21,8 @@
 use xptp_datapath::wire::ClockIdentity;
 
 use super::{
-    ManagementCommand, ManagementSnapshot, PortView, SyncUncertain, TimeStatus, Timestamping,
+    ManagementCommand, ManagementSnapshot, PortStats, PortView, SyncUncertain, TimeStatus,
+    Timestamping,
 };
 use crate::datasets::{
     ClockConfig, CurrentDs, DefaultDs, DelayMechanism, ParentDs, PortConfig, PortDs,
@@ -43,6 +45,9 @@ pub struct TcPortSnapshot {
     pub config: PortConfig,
     /// meanLinkDelay measured by the fast path (ns), P2P only; `None` before the first.
     pub mean_link_delay_ns: Option<i64>,
+    /// Messages the TC received and sent on the port per type (PORT_STATS_NP); `None`
+    /// answers NOT_SUPPORTED.
+    pub stats: Option<PortStats>,
 }
 
 /// Everything a transparent clock's management answers from.
@@ -97,7 +102,7 @@ impl TcSnapshot {
                     timestamping: self.timestamping,
                     as_capable: true,
                     neighbor_prop_delay_thresh_ns: p.config.neighbor_prop_delay_thresh_ns,
-                    stats: None,
+                    stats: p.stats,
                 }
             })
             .collect();
@@ -135,6 +140,7 @@ mod tests {
                 ..PortConfig::default()
             },
             mean_link_delay_ns: d,
+            stats: None,
         };
         TcSnapshot {
             clock: ClockConfig {

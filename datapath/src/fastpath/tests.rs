@@ -495,6 +495,20 @@ fn two_step_p2p_tc_follow_up_gets_residence_and_link_delay() {
         h.counters.drops[FastPathError::UnmatchedFollowUp.index()].get(),
         1
     );
+    // Per port and type: the Sync in on port 0 and out on 1 and 2, both Follow_Ups in on 0
+    // (one unmatched), one Follow_Up out on port 1 (port 2's Sync failed).
+    let c = &h.counters;
+    assert_eq!(c.tc_port_counts(0, MessageType::Sync), (1, 0));
+    assert_eq!(c.tc_port_counts(1, MessageType::Sync), (0, 1));
+    assert_eq!(c.tc_port_counts(2, MessageType::Sync), (0, 1));
+    assert_eq!(c.tc_port_counts(0, MessageType::FollowUp), (2, 0));
+    assert_eq!(c.tc_port_counts(1, MessageType::FollowUp), (0, 1));
+    assert_eq!(c.tc_port_counts(2, MessageType::FollowUp), (0, 0));
+    assert_eq!(
+        c.tc_port_counts(9, MessageType::Sync),
+        (0, 0),
+        "no such port"
+    );
 }
 
 #[test]
