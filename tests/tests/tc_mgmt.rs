@@ -7,6 +7,8 @@
 //! same topology gets the same pmc commands: it answers none of them (its UNIX-socket port
 //! runs the TC event handler, which forwards MANAGEMENT onto the network ports:
 //! linuxptp e2e_tc.c / p2p_tc.c), which is [`PTP4L_TC_ANSWERS`]; xptp answers a superset.
+//! With `network_management 1`, `pmc -2` from the slave's link gets the xptp TC's answers
+//! (and none from ptp4l's TC).
 //! Needs root and the `xptp` binary (skips without root, fails under XPTP_REQUIRE_ROOT=1).
 
 use std::collections::BTreeSet;
@@ -70,6 +72,20 @@ fn pmc(sock: &Path, client: &Path, cmds: &[&str]) -> (Vec<PmcResponse>, String) 
     (parse_pmc_output(&text), text)
 }
 
+/// `pmc -2 -i eth0 -b 0 CMDS...` from the slave's namespace (management over the network,
+/// through the TC's port 2); only the answers from `clock` (the TC's clock identity).
+fn pmc_l2(ns: &xptp_tests::netns::Netns, clock: &str, cmds: &[&str]) -> (Vec<PmcResponse>, String) {
+    let mut args = vec!["-2", "-i", "eth0", "-b", "0"];
+    args.extend_from_slice(cmds);
+    let out = ns.output("pmc", &args).expect("run pmc -2");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let r = parse_pmc_output(&text)
+        .into_iter()
+        .filter(|a| a.source.starts_with(clock))
+        .collect();
+    (r, text)
+}
+
 /// The IDs answered with data.
 fn answered(r: &[PmcResponse]) -> BTreeSet<String> {
     r.iter()
@@ -126,6 +142,8 @@ fn pmc_against_tc(delay: DelayMechanism, tag: &str) {
             "logMinPdelayReqInterval=-2",
             "--set",
             "priority1=200",
+            "--set",
+            "network_management=1",
         ],
     )
     .unwrap();
@@ -303,6 +321,40 @@ fn pmc_against_tc(delay: DelayMechanism, tag: &str) {
             .all(|a| field(a, "priority2") == "7"),
         "{w_text}"
     );
+    // Management over the network (network_management 1): pmc -2 on the slave's link reaches
+    // the TC's port 2, which answers (clock-scoped from port 2, port-scoped from each port)
+    // and forwards the request towards the master as well.
+    let net_gets = [
+        "GET DEFAULT_DATA_SET",
+        "GET PORT_DATA_SET",
+        "GET TIME_STATUS_NP",
+    ];
+    let (nr, ntext) = pmc_l2(&c.s, &ours, &net_gets);
+    println!("{tag}: pmc -2 answers from the xptp TC:\n{ntext}");
+    let nd = answers(&nr, "DEFAULT_DATA_SET");
+    assert_eq!(nd.len(), 1, "{ntext}");
+    assert_eq!(
+        nd[0].source,
+        format!("{ours}-2"),
+        "answered by the ingress port"
+    );
+    assert_eq!(field(nd[0], "clockIdentity"), ours);
+    assert_eq!(field(nd[0], "numberPorts"), "2");
+    let np: Vec<&str> = answers(&nr, "PORT_DATA_SET")
+        .iter()
+        .map(|a| field(a, "portIdentity"))
+        .collect();
+    assert_eq!(np, [format!("{ours}-1"), format!("{ours}-2")], "{ntext}");
+    assert_eq!(answers(&nr, "TIME_STATUS_NP").len(), 1, "{ntext}");
+    let nst = xptp.status_json(&bin).unwrap();
+    assert!(
+        nst["control"]["network_management_answered"]
+            .as_u64()
+            .unwrap()
+            >= 3,
+        "{}",
+        nst["control"]
+    );
     let mut xptp = xptp;
     xptp.stop();
     let log = xptp.log_text();
@@ -321,6 +373,11 @@ fn pmc_against_tc(delay: DelayMechanism, tag: &str) {
         GETS,
     );
     println!("{tag}: ptp4l TC answers:\n{ptext}");
+    let (pn, pntext) = pmc_l2(&c.s, &ours, &net_gets);
+    assert!(
+        pn.is_empty(),
+        "ptp4l 3.1.1 TC answers no network management either:\n{pntext}"
+    );
     let p4_ids = answered(&pr);
     let documented: BTreeSet<String> = PTP4L_TC_ANSWERS.iter().map(|s| s.to_string()).collect();
     assert_eq!(p4_ids, documented, "ptp4l 3.1.1 TC:\n{ptext}");

@@ -263,12 +263,12 @@ fn run_transparent(
             .join(", ")
     );
     if cfg.network_management.enabled {
-        tracing::warn!(
-            "network_management 1: a transparent clock forwards management frames on the fast \
-             path and does not answer them yet; use pmc -u on this host"
+        tracing::info!(
+            "network_management 1: answering management GETs on the PTP ports (SET and COMMAND refused); the TC forwards them too"
         );
     }
     let mut tc = tc_snapshot(cfg, &running);
+    let mut net_mgmt = NetworkManagementCounters::default();
     let mut last = std::time::Instant::now();
     while !stop.load(Ordering::Acquire) {
         std::thread::sleep(Duration::from_millis(if uds.has_pending() {
@@ -293,6 +293,7 @@ fn run_transparent(
                 tc.apply(c);
             }
         }
+        tc_network_management(&running, show, &tc, &mut net_mgmt);
         if observer.due() {
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
             observer.publish(&Sources {
@@ -305,7 +306,7 @@ fn run_transparent(
                 timestamp_detail: show.timestamp_source,
                 shell: ShellCounters::default(),
                 management: Some(uds.counters()),
-                network_management: None,
+                network_management: Some(&net_mgmt),
                 security: None,
                 tc_link_delay_ns: (0..show.nets.len())
                     .map(|p| running.mean_link_delay_ns(p as PortId))
@@ -341,8 +342,50 @@ fn run_transparent(
         worker = ?w,
         drops = ?c.drop_summary(),
         management = ?uds.counters(),
+        network_management = ?net_mgmt,
         "stopped: datapath detached; final counters"
     );
+}
+
+/// Answers the Management frames the TC's worker copied up (`network_management 1`; the
+/// worker forwarded them as well), GET only, out of the port each arrived on.
+fn tc_network_management(
+    running: &xptp_datapath::fastpath::run::Running,
+    show: &TcShow<'_>,
+    tc: &TcSnapshot,
+    counters: &mut NetworkManagementCounters,
+) {
+    let mut view = None;
+    while let Some(m) = running.management_up().pop() {
+        let Some(net) = show.nets.get(usize::from(m.port)) else {
+            continue;
+        };
+        let ingress = IngressPort {
+            port_number: m.port + 1,
+            mac: net.mac,
+            ipv4: net.ipv4,
+            ipv6: net.ipv6,
+        };
+        let view = view.get_or_insert_with(|| tc.management_view());
+        let out = handle_network_management(
+            m.frame.as_slice(),
+            &ingress,
+            view,
+            show.cfg.network_management,
+        );
+        counters.note(&out);
+        for f in out.frames {
+            let seq = counters.responses_sent + counters.responses_dropped;
+            let sent = FrameBuf::from_slice(&f)
+                .ok()
+                .is_some_and(|fb| running.send_management(m.port, fb, seq));
+            if sent {
+                counters.responses_sent += 1;
+            } else {
+                counters.responses_dropped += 1;
+            }
+        }
+    }
 }
 
 /// What a transparent clock's management answers from at start-up (link delays are

@@ -323,6 +323,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             TcMode::E2e
         };
         fp.tc_mode = mode;
+        fp.tc_management_to_control = cfg.network_management.enabled;
         for p in fp.ports.iter_mut().filter(|p| p.enabled) {
             p.tc = true;
             p.p2p = mode == TcMode::P2p;

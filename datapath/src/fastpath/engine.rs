@@ -838,7 +838,15 @@ impl Decide for FastPath {
             _ => {}
         }
         let d = if pc.tc && self.cfg.tc_mode != TcMode::Off {
-            self.transparent(frame_bytes, &msg, info, out)
+            match self.transparent(frame_bytes, &msg, info, out) {
+                Decision::Handled
+                    if self.cfg.tc_management_to_control
+                        && msg.message_type() == MessageType::Management =>
+                {
+                    Decision::HandledAndToControl
+                }
+                d => d,
+            }
         } else {
             Decision::ToControl
         };
@@ -846,6 +854,12 @@ impl Decide for FastPath {
         match (d, class) {
             (Decision::ToControl, Some(c)) if !self.admit(info.port, c, key.port_identity, now) => {
                 Decision::Drop
+            }
+            // Still forwarded; only the copy to control is shed.
+            (Decision::HandledAndToControl, Some(c))
+                if !self.admit(info.port, c, key.port_identity, now) =>
+            {
+                Decision::Handled
             }
             _ => d,
         }
