@@ -211,6 +211,9 @@ pub enum Decision {
     /// Handled on this core: replies / forwarded copies, if any, are in the [`Outbox`]
     /// (counted as `rx_fast_handled`).
     Handled,
+    /// Handled on this core (as [`Decision::Handled`]) and copied up to control as well
+    /// (a Management message a transparent clock forwards and control answers).
+    HandledAndToControl,
 }
 
 /// Token bit of frames sent by the decision hook (the rest of the token is the hook's).
@@ -962,10 +965,14 @@ fn handle_rx<D: Decide>(
             user_tai_ns,
         },
     };
-    match decide.decide(f.data, &info, outbox) {
+    let d = decide.decide(f.data, &info, outbox);
+    match d {
         Decision::Drop => c.rx_decided_drop.inc(),
         Decision::Handled => c.rx_fast_handled.inc(),
-        Decision::ToControl => {
+        Decision::ToControl | Decision::HandledAndToControl => {
+            if d == Decision::HandledAndToControl {
+                c.rx_fast_handled.inc();
+            }
             let Ok(frame) = FrameBuf::from_slice(f.data) else {
                 c.rx_too_long.inc();
                 return;

@@ -15,6 +15,7 @@
 //! - [`fixtures`]: the committed ptp4l captures and their tshark field tables.
 //! - [`scrape`]: `xptp run --metrics` scraped inside a namespace and read through a strict
 //!   OpenMetrics parser.
+//! - [`tc_chain`]: the master — TC — slave namespace chain, ptp4l as its TC, `wait_until`.
 //! - [`sim`]: the deterministic discrete-event network simulator (seeded oscillators, links,
 //!   timestamping noise, transparent clocks) that drives the sans-IO core in simulated time.
 
@@ -23,6 +24,7 @@ pub mod fuzz_corpus;
 pub mod golden;
 pub mod scrape;
 pub mod sim;
+pub mod tc_chain;
 pub mod tshark;
 
 // One implementation: the lab harness lives in the control crate, where `xptp lab` uses it.

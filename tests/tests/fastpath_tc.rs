@@ -19,7 +19,8 @@ use xptp_datapath::fastpath::{
     self, EventKind, FastPathConfig, PortConfig, RunOptions, Running, TcMode,
 };
 use xptp_tests::linuxptp::{DelayMechanism, PortState, Ptp4l, Ptp4lConfig, Transport};
-use xptp_tests::netns::{self, veth, Netns};
+use xptp_tests::netns;
+use xptp_tests::tc_chain::{chain, start_ptp4l_tc, Chain};
 use xptp_tests::tshark::{self, Capture, CaptureOptions};
 
 fn parse_mac(s: &str) -> [u8; 6] {
@@ -45,22 +46,6 @@ fn in_ns<R: Send, F: FnOnce() -> R + Send>(ns: &str, f: F) -> R {
         .join()
         .expect("netns thread panicked")
     })
-}
-
-/// master ns (eth0) — tc ns (tc0 | tc1) — slave ns (eth0).
-struct Chain {
-    m: Netns,
-    tc: Netns,
-    s: Netns,
-}
-
-fn chain(tag: &str) -> Chain {
-    let m = Netns::new(&format!("{tag}-m")).unwrap();
-    let tc = Netns::new(&format!("{tag}-tc")).unwrap();
-    let s = Netns::new(&format!("{tag}-s")).unwrap();
-    veth(&m, "eth0", &tc, "tc0").unwrap();
-    veth(&tc, "tc1", &s, "eth0").unwrap();
-    Chain { m, tc, s }
 }
 
 fn start_xptp_tc(c: &Chain, mode: TcMode) -> Running {
@@ -89,32 +74,6 @@ fn start_xptp_tc(c: &Chain, mode: TcMode) -> Running {
         o.log_min_pdelay_req_interval = Some(-2);
     }
     in_ns(c.tc.name(), || fastpath::run::start(o)).expect("start xptp TC")
-}
-
-fn start_ptp4l_tc(c: &Chain, dir: &Path, delay: DelayMechanism) -> netns::Proc {
-    let cfg = dir.join("tc.cfg");
-    let clock_type = match delay {
-        DelayMechanism::E2E => "E2E_TC",
-        DelayMechanism::P2P => "P2P_TC",
-    };
-    std::fs::write(
-        &cfg,
-        format!(
-            "[global]\nfree_running 1\ntime_stamping software\nnetwork_transport L2\n\
-             delay_mechanism {}\nclock_type {clock_type}\ntc_spanning_tree 1\n\
-             logMinPdelayReqInterval -2\nuds_address {}\n",
-            delay.config_value(),
-            dir.join("tc.sock").display()
-        ),
-    )
-    .unwrap();
-    let cfg_s = cfg.to_string_lossy().into_owned();
-    c.tc.spawn_logged(
-        "ptp4l",
-        &["-f", &cfg_s, "-i", "tc0", "-i", "tc1", "-m", "-q"],
-        &dir.join("tc.log"),
-    )
-    .unwrap()
 }
 
 fn quantiles(v: &mut [i64]) -> String {

@@ -18,6 +18,7 @@ use xptp_tests::linuxptp::{
     parse_pmc_output, DelayMechanism, PmcResponse, PortState, Ptp4l, Ptp4lConfig, Transport,
 };
 use xptp_tests::netns::{leftover_namespaces_of_this_process, require_root, Lab};
+use xptp_tests::tc_chain::wait_until;
 use xptp_tests::xptp_run::{clock_identity_of, XptpRun, VIRTUAL_SLAVE_ARGS};
 
 /// `pmc -u -b 0 -s SOCK -i CLIENT CMDS...` on the host (the socket is a file).
@@ -52,17 +53,6 @@ fn field<'a>(a: &'a PmcResponse, key: &str) -> &'a str {
 /// Whole nanoseconds of a TimeInterval pmc prints as `-1234.0`.
 fn ns(v: &str) -> i64 {
     v.split('.').next().unwrap().parse().unwrap()
-}
-
-fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]

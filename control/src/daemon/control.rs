@@ -19,13 +19,17 @@ use xptp_datapath::worker::FAST_TOKEN;
 use super::alarms::{AlarmLog, SecuritySnapshot};
 use super::clock::DaemonClock;
 use super::faults::{FaultAction, FaultMonitor};
-use super::management::{is_management, InstanceView, NetworkManagementCounters};
+use super::management::{
+    is_management, port_stats, timestamping, InstanceView, NetworkManagementCounters,
+};
 use super::setup::{Mode, Plan};
 use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
 use super::{privilege, DaemonError, RunArgs};
-use crate::config::Config;
+use crate::config::{ClockType, Config};
+use crate::datasets::DelayMechanism;
 use crate::mgmt::network::{handle_network_management, IngressPort, NetworkIgnored};
+use crate::mgmt::tc::{TcPortSnapshot, TcSnapshot};
 use crate::mgmt::uds::UdsServer;
 use crate::mgmt::{ManagementCommand, SyncUncertain};
 use crate::port::state::PortState;
@@ -145,7 +149,7 @@ pub fn run(
         .map_err(|e| DaemonError::Unsupported(format!("phc2sys: cannot start its thread: {e}")))?;
     let hub = StatusHub::new();
     match mode {
-        Mode::Transparent { running, mode } => {
+        Mode::Transparent { running, mode, uds } => {
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
             let mut observer = Observer::new(hub.clone(), &dps, nets.len());
             if let Some(p) = &phc2sys {
@@ -158,6 +162,7 @@ pub fn run(
             run_transparent(
                 running,
                 mode,
+                *uds,
                 &TcShow {
                     cfg: &cfg,
                     clock: &clock,
@@ -242,6 +247,7 @@ struct TcShow<'a> {
 fn run_transparent(
     mut running: Box<xptp_datapath::fastpath::run::Running>,
     mode: TcMode,
+    mut uds: UdsServer,
     show: &TcShow<'_>,
     mut observer: Observer,
     stop: &AtomicBool,
@@ -256,10 +262,38 @@ fn run_transparent(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if cfg.network_management.enabled {
+        tracing::info!(
+            "network_management 1: answering management GETs on the PTP ports (SET and COMMAND refused); the TC forwards them too"
+        );
+    }
+    let mut tc = tc_snapshot(cfg, &running);
+    let mut net_mgmt = NetworkManagementCounters::default();
     let mut last = std::time::Instant::now();
     while !stop.load(Ordering::Acquire) {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(if uds.has_pending() {
+            2
+        } else {
+            10
+        }));
         while observer.drain_events(running.handles()) {}
+        // Bounded like the instance's loop: a GET behind a SET sees it applied.
+        for _ in 0..16 {
+            let counters = &running.handles().counters;
+            for (p, port) in tc.ports.iter_mut().enumerate() {
+                port.mean_link_delay_ns = running.mean_link_delay_ns(p as PortId);
+                port.stats = Some(port_stats(|t| counters.tc_port_counts(p, t)));
+            }
+            let cmds = uds.poll(&tc.management_view());
+            if cmds.is_empty() {
+                break;
+            }
+            for c in cmds {
+                tracing::info!(command = ?c, "management SET applied");
+                tc.apply(c);
+            }
+        }
+        tc_network_management(&running, show, &tc, &mut net_mgmt);
         if observer.due() {
             let dps: Vec<&Datapath> = running.datapath().into_iter().collect();
             observer.publish(&Sources {
@@ -271,8 +305,8 @@ fn run_transparent(
                 freq_ppb: 0.0,
                 timestamp_detail: show.timestamp_source,
                 shell: ShellCounters::default(),
-                management: None,
-                network_management: None,
+                management: Some(uds.counters()),
+                network_management: Some(&net_mgmt),
                 security: None,
                 tc_link_delay_ns: (0..show.nets.len())
                     .map(|p| running.mean_link_delay_ns(p as PortId))
@@ -307,8 +341,80 @@ fn run_transparent(
     tracing::info!(
         worker = ?w,
         drops = ?c.drop_summary(),
+        management = ?uds.counters(),
+        network_management = ?net_mgmt,
         "stopped: datapath detached; final counters"
     );
+}
+
+/// Answers the Management frames the TC's worker copied up (`network_management 1`; the
+/// worker forwarded them as well), GET only, out of the port each arrived on.
+fn tc_network_management(
+    running: &xptp_datapath::fastpath::run::Running,
+    show: &TcShow<'_>,
+    tc: &TcSnapshot,
+    counters: &mut NetworkManagementCounters,
+) {
+    let mut view = None;
+    while let Some(m) = running.management_up().pop() {
+        let Some(net) = show.nets.get(usize::from(m.port)) else {
+            continue;
+        };
+        let ingress = IngressPort {
+            port_number: m.port + 1,
+            mac: net.mac,
+            ipv4: net.ipv4,
+            ipv6: net.ipv6,
+        };
+        let view = view.get_or_insert_with(|| tc.management_view());
+        let out = handle_network_management(
+            m.frame.as_slice(),
+            &ingress,
+            view,
+            show.cfg.network_management,
+        );
+        counters.note(&out);
+        for f in out.frames {
+            let seq = counters.responses_sent + counters.responses_dropped;
+            let sent = FrameBuf::from_slice(&f)
+                .ok()
+                .is_some_and(|fb| running.send_management(m.port, fb, seq));
+            if sent {
+                counters.responses_sent += 1;
+            } else {
+                counters.responses_dropped += 1;
+            }
+        }
+    }
+}
+
+/// What a transparent clock's management answers from at start-up (link delays are
+/// refreshed before each poll).
+fn tc_snapshot(cfg: &Config, running: &xptp_datapath::fastpath::run::Running) -> TcSnapshot {
+    TcSnapshot {
+        clock: cfg.clock.clone(),
+        clock_identity: running
+            .datapath()
+            .map(|d| d.config().clock_identity)
+            .unwrap_or_default(),
+        delay_mechanism: if cfg.clock_type == ClockType::P2pTransparent {
+            DelayMechanism::P2P
+        } else {
+            DelayMechanism::E2E
+        },
+        timestamping: timestamping(cfg.time_stamping),
+        sync_uncertain: SyncUncertain::DontCare,
+        ports: cfg
+            .ports
+            .iter()
+            .map(|(name, pc)| TcPortSnapshot {
+                interface: name.clone(),
+                config: pc.clone(),
+                mean_link_delay_ns: None,
+                stats: None,
+            })
+            .collect(),
+    }
 }
 
 struct Control {

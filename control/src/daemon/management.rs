@@ -27,13 +27,31 @@ pub struct InstanceView<'a> {
     pub sync_uncertain: SyncUncertain,
 }
 
-fn timestamping(m: TimeStampingMode) -> Timestamping {
+/// linuxptp's timestamping type for a `time_stamping` mode (PORT_PROPERTIES_NP).
+pub(crate) fn timestamping(m: TimeStampingMode) -> Timestamping {
     match m {
         TimeStampingMode::Hardware => Timestamping::Hardware,
         TimeStampingMode::Software => Timestamping::Software,
         TimeStampingMode::OneStep => Timestamping::OneStep,
         TimeStampingMode::P2p1Step => Timestamping::P2p1Step,
     }
+}
+
+/// PORT_STATS_NP counters from a (received, sent) count per message type.
+pub(crate) fn port_stats(count: impl Fn(MessageType) -> (u64, u64)) -> PortStats {
+    let mut s = PortStats::default();
+    for n in 0..16u8 {
+        if let Ok(t) = MessageType::from_nibble(n) {
+            let (rx, tx) = count(t);
+            if let Some(v) = s.rx_msg_type.get_mut(usize::from(n)) {
+                *v = rx;
+            }
+            if let Some(v) = s.tx_msg_type.get_mut(usize::from(n)) {
+                *v = tx;
+            }
+        }
+    }
+    s
 }
 
 impl ManagementView for InstanceView<'_> {
@@ -58,16 +76,7 @@ impl ManagementView for InstanceView<'_> {
             .filter_map(|p| {
                 let ds = *self.inst.port_ds(p)?;
                 let c = self.inst.port_counters(p);
-                let stats = c.map(|c| {
-                    let mut s = PortStats::default();
-                    for n in 0..16u8 {
-                        if let Ok(t) = MessageType::from_nibble(n) {
-                            s.rx_msg_type[usize::from(n)] = c.rx(t);
-                            s.tx_msg_type[usize::from(n)] = c.tx(t);
-                        }
-                    }
-                    s
-                });
+                let stats = c.map(|c| port_stats(|t| (c.rx(t), c.tx(t))));
                 let pc = self.cfg.ports.get(usize::from(p - 1)).map(|(_, pc)| pc);
                 Some(PortView {
                     ds,

@@ -126,6 +126,8 @@ pub enum Mode {
         running: Box<Running>,
         /// Its mode.
         mode: TcMode,
+        /// The pmc-compatible management sockets, answered from the TC's state.
+        uds: Box<UdsServer>,
     },
 }
 
@@ -328,6 +330,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             TcMode::E2e
         };
         fp.tc_mode = mode;
+        fp.tc_management_to_control = cfg.network_management.enabled;
         for p in fp.ports.iter_mut().filter(|p| p.enabled) {
             p.tc = true;
             p.p2p = mode == TcMode::P2p;
@@ -348,6 +351,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 .first()
                 .map(|(_, p)| p.log_min_pdelay_req_interval);
         }
+        let uds = bind_management(&cfg)?;
         let running = fprun::start(o)?;
         if let Some(dp) = running.datapath() {
             log_datapath(0, dp);
@@ -355,6 +359,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         Mode::Transparent {
             running: Box::new(running),
             mode,
+            uds: Box::new(uds),
         }
     } else {
         let n = cfg.ports.len();
@@ -414,21 +419,11 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             clock_identity,
             Box::new(rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed)),
         );
-        let ro = cfg.uds_ro_address.clone();
-        let uds = UdsServer::bind(&UdsConfig {
-            address: cfg.uds_address.clone(),
-            ro_address: (!ro.as_os_str().is_empty()).then_some(ro),
-            ..UdsConfig::default()
-        })?;
-        tracing::info!(
-            sockets = ?uds.paths(),
-            "management (pmc -u -s PATH) listening"
-        );
         Mode::Instance {
             dps,
             port_dp,
             instance: Box::new(instance),
-            uds: Box::new(uds),
+            uds: Box::new(bind_management(&cfg)?),
         }
     };
     Ok(Plan {
@@ -439,6 +434,21 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         mode,
         phc2sys,
     })
+}
+
+/// Binds the pmc-compatible management sockets (`uds_address`, `uds_ro_address`).
+fn bind_management(cfg: &Config) -> Result<UdsServer, DaemonError> {
+    let ro = cfg.uds_ro_address.clone();
+    let uds = UdsServer::bind(&UdsConfig {
+        address: cfg.uds_address.clone(),
+        ro_address: (!ro.as_os_str().is_empty()).then_some(ro),
+        ..UdsConfig::default()
+    })?;
+    tracing::info!(
+        sockets = ?uds.paths(),
+        "management (pmc -u -s PATH) listening"
+    );
+    Ok(uds)
 }
 
 fn log_datapath(g: usize, dp: &Datapath) {

@@ -546,7 +546,16 @@ impl Observer {
                     }
                 }
             } else {
-                // A transparent clock has no port state machine: its ports forward.
+                // A transparent clock has no port state machine: its ports forward. RX/TX
+                // are what its fast path received and sent on the port, per message type.
+                if let Some(dp) = src.dps.first() {
+                    let c = &dp.handles().counters;
+                    for t in MessageType::ALL {
+                        let (rx, tx) = c.tc_port_counts(i, t);
+                        st.rx.insert(t.name().into(), rx);
+                        st.tx.insert(t.name().into(), tx);
+                    }
+                }
                 st.state = "TRANSPARENT".into();
                 st.port_identity = format!(
                     "{}-{pn}",

@@ -10,6 +10,8 @@
 //!   and a read-only socket beside it, answering each datagram to its sender's address.
 //! * [`network`] answers management messages that arrived in a frame on a PTP port
 //!   (`pmc -2/-4/-6`), when the configuration allows it.
+//! * [`tc`] is the view of a transparent clock, which has no PTP Instance: a pure function
+//!   from its configuration and measured link delays and counters to a [`ManagementSnapshot`].
 //!
 //! Behaviour follows linuxptp 3.1.1's `clock_manage`/`port_manage` where the standard leaves
 //! room (which IDs are clock- or port-scoped, one response per addressed port, WRONG_VALUE for a
@@ -21,6 +23,7 @@
 
 mod handler;
 pub mod network;
+pub mod tc;
 pub mod uds;
 
 #[cfg(test)]

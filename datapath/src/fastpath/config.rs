@@ -223,6 +223,10 @@ pub struct FastPathConfig {
     pub rate_limits: RateLimits,
     /// Per port, indexed by [`PortId`].
     pub ports: [PortConfig; MAX_PORTS],
+    /// A transparent clock forwards Management messages (IEEE 1588-2019 15.3.3) and, when
+    /// set, also copies them up to control, which answers those addressed to this clock
+    /// (`network_management 1`).
+    pub tc_management_to_control: bool,
 }
 
 impl Default for FastPathConfig {
@@ -239,6 +243,7 @@ impl Default for FastPathConfig {
             match_timeout_ns: 1_000_000_000,
             rate_limits: RateLimits::DEFAULT,
             ports: [PortConfig::DISABLED; MAX_PORTS],
+            tc_management_to_control: false,
         }
     }
 }

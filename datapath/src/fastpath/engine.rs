@@ -73,9 +73,37 @@ pub struct FastPathCounters {
     /// Requester-table evictions (many distinct requester identities: spoofing or a very
     /// large network).
     pub requester_evictions: Counter,
+    /// Transparent-clock messages received per ingress port and messageType nibble
+    /// (IEEE 1588-2019 Table 36), those the TC handles (forwarded or dropped, not the
+    /// peer-delay messages it answers or measures with itself).
+    pub tc_rx: [[Counter; 16]; MAX_PORTS],
+    /// Transparent-clock messages sent per egress port and messageType nibble: forwarded
+    /// copies and Follow_Ups with residence (IEEE 1588-2019 10.2, 10.3).
+    pub tc_tx: [[Counter; 16]; MAX_PORTS],
+}
+
+/// One more `mtype` message in a per-port table (out-of-range ports are ignored).
+fn count_port_type(table: &[[Counter; 16]; MAX_PORTS], port: usize, mtype: MessageType) {
+    if let Some(c) = table
+        .get(port)
+        .and_then(|t| t.get(usize::from(mtype as u8 & 0x0f)))
+    {
+        c.inc();
+    }
 }
 
 impl FastPathCounters {
+    /// The transparent clock's (received, sent) count of `mtype` on `port` (index).
+    pub fn tc_port_counts(&self, port: usize, mtype: MessageType) -> (u64, u64) {
+        let get = |t: &[[Counter; 16]; MAX_PORTS]| {
+            t.get(port)
+                .and_then(|t| t.get(usize::from(mtype as u8 & 0x0f)))
+                .map(Counter::get)
+                .unwrap_or(0)
+        };
+        (get(&self.tc_rx), get(&self.tc_tx))
+    }
+
     fn count_drop(&self, e: FastPathError) {
         if let Some(c) = self.drops.get(e.index()) {
             c.inc();
@@ -614,6 +642,7 @@ impl FastPath {
                 Ok(()) => {
                     e.sent_mask |= 1 << q;
                     cx.counters.tc_follow_up_sent.inc();
+                    count_port_type(&cx.counters.tc_tx, q, MessageType::FollowUp);
                     cx.event(FastPathEvent {
                         kind: EventKind::FollowUp,
                         port: q as PortId,
@@ -667,6 +696,10 @@ impl FastPath {
         }
         let t_in = ingress.unwrap_or(0);
         let z = TimeInterval::ZERO;
+        let mtype = msg.message_type();
+        if action != TcAction::ToControl {
+            count_port_type(&cx.counters.tc_rx, usize::from(port), mtype);
+        }
         let mask = match action {
             TcAction::ToControl => return Decision::ToControl,
             TcAction::Drop => {
@@ -799,6 +832,9 @@ impl FastPath {
             }
         };
         let _ = rate_offset;
+        for q in (0..MAX_PORTS).filter(|q| mask & (1 << q) != 0) {
+            count_port_type(&cx.counters.tc_tx, q, mtype);
+        }
         if mask == 0 {
             Decision::Drop
         } else {
@@ -870,7 +906,15 @@ impl Decide for FastPath {
             };
         }
         let d = if pc.tc && self.cfg.tc_mode != TcMode::Off {
-            self.transparent(frame_bytes, &msg, info, out)
+            match self.transparent(frame_bytes, &msg, info, out) {
+                Decision::Handled
+                    if self.cfg.tc_management_to_control
+                        && msg.message_type() == MessageType::Management =>
+                {
+                    Decision::HandledAndToControl
+                }
+                d => d,
+            }
         } else {
             Decision::ToControl
         };
@@ -878,6 +922,12 @@ impl Decide for FastPath {
         match (d, class) {
             (Decision::ToControl, Some(c)) if !self.admit(info.port, c, key.port_identity, now) => {
                 Decision::Drop
+            }
+            // Still forwarded; only the copy to control is shed.
+            (Decision::HandledAndToControl, Some(c))
+                if !self.admit(info.port, c, key.port_identity, now) =>
+            {
+                Decision::Handled
             }
             _ => d,
         }

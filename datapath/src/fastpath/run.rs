@@ -4,6 +4,10 @@
 //! measures each port's meanLinkDelay with its own Pdelay_Req (IEEE 1588-2019 11.4) and sends
 //! it to the worker as [`ConfigUpdate::MeanLinkDelay`].
 //!
+//! Management messages the worker copies up ([`FastPathConfig::tc_management_to_control`])
+//! are passed on through [`Running::management_up`] for the daemon to answer, and its answers
+//! go down with [`Running::send_management`].
+//!
 //! Minimal on purpose: the `xptp run` daemon replaces this with the full control plane. Used by
 //! `examples/xptp_tc.rs` and the netns integration tests.
 
@@ -14,7 +18,9 @@ use std::time::Duration;
 
 use super::config::{ConfigUpdate, FastPathConfig, PortConfig, TcMode, MAX_PORTS};
 use super::engine::{FastPath, FastPathHandles};
-use crate::handoff::{FrameBuf, Link, LinkConfig, PortId, TxOutcome, TxRequest, TxToken};
+use crate::handoff::{
+    FrameBuf, Lane, Link, LinkConfig, PortId, RxMessage, TxOutcome, TxRequest, TxToken,
+};
 use crate::wire::frame::{self, Transport};
 use crate::wire::{
     Body, ClockIdentity, HeaderRepr, Message, MessageRepr, MessageType, PortIdentity, TimeInterval,
@@ -392,10 +398,17 @@ pub fn stand_up(opts: DatapathOptions) -> Result<Datapath, RunError> {
     })
 }
 
+/// Token bit of the management answers sent with [`Running::send_management`]; their TX
+/// reports are not peer-delay timestamps.
+pub const MANAGEMENT_TOKEN: u64 = 1 << 61;
+/// Management messages waiting for the daemon (more are dropped and counted by the lane).
+const MANAGEMENT_LANE: usize = 64;
+
 /// A running fast path with its minimal control thread.
 #[derive(Debug)]
 pub struct Running {
     stop: Arc<AtomicBool>,
+    management: Arc<Lane<RxMessage>>,
     control: Option<JoinHandle<()>>,
     dp: Option<Datapath>,
     handles: FastPathHandles,
@@ -434,6 +447,21 @@ impl Running {
             .as_ref()
             .map(Datapath::worker_counters)
             .unwrap_or_default()
+    }
+
+    /// Management messages copied up by the worker (see the module docs), for the daemon.
+    pub fn management_up(&self) -> &Lane<RxMessage> {
+        &self.management
+    }
+
+    /// Sends a management answer `frame` out of `port` (no TX timestamp wanted); false when
+    /// the lane to the worker is full.
+    pub fn send_management(&self, port: PortId, frame: FrameBuf, seq: u64) -> bool {
+        self.link.send_down(TxRequest {
+            port,
+            token: TxToken(MANAGEMENT_TOKEN | (seq & (MANAGEMENT_TOKEN - 1))),
+            frame,
+        })
     }
 
     /// The last meanLinkDelay measured on `port` (ns), when link delay is measured.
@@ -495,7 +523,9 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     let stop = Arc::new(AtomicBool::new(false));
     let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
     let link = dp.link().clone();
+    let management = Arc::new(Lane::new(MANAGEMENT_LANE));
     let control = if opts.control_thread {
+        let up = management.clone();
         let stop = stop.clone();
         let link = link.clone();
         let handles = dp.handles().clone();
@@ -505,7 +535,7 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
         Some(
             std::thread::Builder::new()
                 .name("xptp-fp-control".into())
-                .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays))
+                .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays, &up))
                 .map_err(RunError::Spawn)?,
         )
     } else {
@@ -513,6 +543,7 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     };
     Ok(Running {
         stop,
+        management,
         control,
         handles: dp.handles().clone(),
         dp: Some(dp),
@@ -571,6 +602,7 @@ fn control_loop(
     cfg: FastPathConfig,
     log_interval: Option<i8>,
     delays: &[crate::worker::Counter; MAX_PORTS],
+    management: &Lane<RxMessage>,
 ) {
     let period = log_interval.map(|l| Duration::from_secs_f64(2f64.powi(i32::from(l))));
     let mut probes = [PdelayProbe::default(); MAX_PORTS];
@@ -606,6 +638,9 @@ fn control_loop(
         }
         while let Some(r) = link.tx_reports_up.pop() {
             idle = false;
+            if r.token.0 & MANAGEMENT_TOKEN != 0 {
+                continue;
+            }
             if let (TxOutcome::Sent { sw_tai_ns, .. }, Some(pr)) =
                 (r.outcome, probes.get_mut(usize::from(r.port)))
             {
@@ -623,6 +658,11 @@ fn control_loop(
             let Ok(msg) = Message::new_checked(f.payload(bytes)) else {
                 continue;
             };
+            if msg.message_type() == MessageType::Management {
+                // Counted by the lane when the daemon does not keep up.
+                let _ = management.push(m);
+                continue;
+            }
             let ours = PortIdentity::new(cfg.clock_identity, pc.port_number);
             if msg.requesting_port_identity() != Some(ours) || msg.sequence_id() != pr.seq {
                 continue;

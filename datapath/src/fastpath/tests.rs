@@ -510,6 +510,20 @@ fn two_step_p2p_tc_follow_up_gets_residence_and_link_delay() {
         h.counters.drops[FastPathError::UnmatchedFollowUp.index()].get(),
         1
     );
+    // Per port and type: the Sync in on port 0 and out on 1 and 2, both Follow_Ups in on 0
+    // (one unmatched), one Follow_Up out on port 1 (port 2's Sync failed).
+    let c = &h.counters;
+    assert_eq!(c.tc_port_counts(0, MessageType::Sync), (1, 0));
+    assert_eq!(c.tc_port_counts(1, MessageType::Sync), (0, 1));
+    assert_eq!(c.tc_port_counts(2, MessageType::Sync), (0, 1));
+    assert_eq!(c.tc_port_counts(0, MessageType::FollowUp), (2, 0));
+    assert_eq!(c.tc_port_counts(1, MessageType::FollowUp), (0, 1));
+    assert_eq!(c.tc_port_counts(2, MessageType::FollowUp), (0, 0));
+    assert_eq!(
+        c.tc_port_counts(9, MessageType::Sync),
+        (0, 0),
+        "no such port"
+    );
 }
 
 #[test]
@@ -725,6 +739,43 @@ fn delay_req_flood_is_shed_per_requester_then_per_port() {
     assert_eq!(fp.decide(&f, &info(0, later), &mut out), Decision::Handled);
 }
 
+/// A pmc GET DEFAULT_DATA_SET (targetPortIdentity all ones) on L2.
+fn management_get_frame() -> Vec<u8> {
+    let m = MessageRepr::parse(&hex(
+        "0d 02 0036 00 00 0000 0000000000000000 00000000 0102030405060708 0003 0001 04 7f \
+         ffffffffffffffff ffff 01 01 01 00 \
+         0001 0002 2000",
+    ));
+    let m = m.expect("management GET parses");
+    frame::build(
+        &Transport::l2_multicast(PEER_MAC, MessageType::Management),
+        &m,
+    )
+    .unwrap()
+}
+
+#[test]
+fn tc_forwards_management_and_copies_it_up_only_when_asked() {
+    let f = management_get_frame();
+    for (up, want) in [
+        (false, Decision::Handled),
+        (true, Decision::HandledAndToControl),
+    ] {
+        let mut c = tc_cfg(TcMode::E2e);
+        c.tc_management_to_control = up;
+        let (mut fp, h) = FastPath::new(c);
+        let mut out = Outbox::new(4);
+        assert_eq!(fp.decide(&f, &info(1, T_IN), &mut out), want);
+        let ports: Vec<_> = out.items().iter().map(|o| o.port).collect();
+        assert_eq!(ports, [0, 2], "forwarded unchanged to the other ports");
+        assert!(out.items().iter().all(|o| o.frame.as_slice() == &f[..]));
+        assert_eq!(
+            h.counters.tc_port_counts(1, MessageType::Management),
+            (1, 0)
+        );
+    }
+}
+
 #[test]
 fn management_to_control_is_limited_before_the_lane() {
     use crate::fastpath::{ClassLimits, RateLimit, RateLimits};
@@ -738,17 +789,7 @@ fn management_to_control_is_limited_before_the_lane() {
     };
     let (mut fp, h) = FastPath::new(c);
     let mut out = Outbox::new(4);
-    let m = MessageRepr::parse(&hex(
-        "0d 02 0036 00 00 0000 0000000000000000 00000000 0102030405060708 0003 0001 04 7f \
-         ffffffffffffffff ffff 01 01 01 00 \
-         0001 0002 2000",
-    ));
-    let m = m.expect("management GET parses");
-    let f = frame::build(
-        &Transport::l2_multicast(PEER_MAC, MessageType::Management),
-        &m,
-    )
-    .unwrap();
+    let f = management_get_frame();
     let d: Vec<_> = (0..5)
         .map(|_| fp.decide(&f, &info(0, T_IN), &mut out))
         .collect();
