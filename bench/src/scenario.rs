@@ -336,6 +336,13 @@ pub struct StallResult {
     /// reached the generator (the slave's view: same bridge, same multicast).
     pub expected_syncs: u64,
     pub missed_syncs: u64,
+    /// Announce interval of the master (ns), the Announces it should have sent during the
+    /// flood, and how many of those intervals passed without one reaching the generator.
+    pub announce_interval_ns: u64,
+    pub expected_announces: u64,
+    pub missed_announce_intervals: u64,
+    /// The target's configuration (worker mode etc.).
+    pub target_description: String,
     /// Slave port state changes during and after the flood.
     pub slave_state_changes: Vec<String>,
     /// Master state changes over the whole run.
@@ -347,6 +354,8 @@ pub struct StallResult {
 
 /// logSyncInterval -3 of the targets.
 const SYNC_INTERVAL_NS: u64 = 125_000_000;
+/// logAnnounceInterval -2 of the targets.
+const ANNOUNCE_INTERVAL_NS: u64 = 250_000_000;
 
 /// The stall test: flood `t` (master on a bridge) while a ptp4l slave listens.
 pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult, Error> {
@@ -429,6 +438,9 @@ pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult,
     let master_events = t.stop()?;
     let expected_syncs = opts.stall_window.as_nanos() as u64 / SYNC_INTERVAL_NS;
     let missed_syncs = expected_syncs.saturating_sub(flood.master.syncs_during_load);
+    let expected_announces = opts.stall_window.as_nanos() as u64 / ANNOUNCE_INTERVAL_NS;
+    let missed_announce_intervals =
+        expected_announces.saturating_sub(flood.master.announces_during_load);
     Ok(StallResult {
         target: t.name().to_string(),
         wire,
@@ -436,6 +448,10 @@ pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult,
         sync_interval_ns: SYNC_INTERVAL_NS,
         expected_syncs,
         missed_syncs,
+        announce_interval_ns: ANNOUNCE_INTERVAL_NS,
+        expected_announces,
+        missed_announce_intervals,
+        target_description: t.describe(),
         slave_state_changes,
         master_events,
         recovery_ms,
