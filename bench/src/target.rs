@@ -94,9 +94,12 @@ pub fn by_name(name: &str) -> Result<Box<dyn Target>, Error> {
         "kernel" => Ok(Box::new(KernelTarget::default())),
         "xptp" => Ok(Box::new(XptpTarget::default())),
         "xptp-run" => Ok(Box::new(daemon::XptpRunTarget::new(daemon::Worker::Sleep))),
+        "xptp-run-1core" => Ok(Box::new(daemon::XptpRunTarget::new(
+            daemon::Worker::SleepOneCore,
+        ))),
         "xptp-run-busy" => Ok(Box::new(daemon::XptpRunTarget::new(daemon::Worker::Busy))),
         other => Err(Error::Setup(format!(
-            "unknown target {other:?}: available are ptp4l, kernel, xptp, xptp-run, xptp-run-busy"
+            "unknown target {other:?}: available are ptp4l, kernel, xptp, xptp-run, xptp-run-1core, xptp-run-busy"
         ))),
     }
 }

@@ -4,7 +4,10 @@
 //! Sync / Announce sent by the protocol core through the same worker. Two variants:
 //!
 //! - `xptp-run`: the daemon's default without `--cores`: the worker sleeps in epoll when idle
-//!   and runs SCHED_FIFO 40; the whole process is pinned to the target core (as ptp4l is).
+//!   and runs SCHED_FIFO 40; the worker thread (`xptp-dp0`) is pinned to the target core, the
+//!   control thread is left to the scheduler (as with `--cores`).
+//! - `xptp-run-1core`: the same with every thread of the process pinned to the target core
+//!   (ptp4l's whole process is): worker and control share one core.
 //! - `xptp-run-busy`: `--cores <target core>`: the worker busy-polls pinned to the target core,
 //!   the control thread is left to the scheduler.
 //!
@@ -49,8 +52,11 @@ pub fn xptp_binary() -> Result<PathBuf, Error> {
 /// Worker scheduling of an [`XptpRunTarget`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Worker {
-    /// No `--cores`: sleeps in epoll when idle, SCHED_FIFO 40 (the daemon's default).
+    /// No `--cores`: sleeps in epoll when idle, SCHED_FIFO 40 (the daemon's default); the
+    /// worker thread pinned to the target core.
     Sleep,
+    /// [`Worker::Sleep`] with every thread pinned to the target core.
+    SleepOneCore,
     /// `--cores N`: busy-polls pinned to the target core.
     Busy,
 }
@@ -84,15 +90,18 @@ impl XptpRunTarget {
     }
 }
 
-/// Sets every thread of `pid` to `core` (threads started before the call keep their own
-/// affinity otherwise).
-fn pin_all_threads(pid: u32, core: usize) {
+/// Sets the threads of `pid` whose name starts with `prefix` (all: `""`) to `core`.
+fn pin_threads(pid: u32, prefix: &str, core: usize) {
     let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return;
     };
     for tid in rd
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|tid| {
+            std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"))
+                .is_ok_and(|c| c.starts_with(prefix))
+        })
     {
         pin_pid(tid, core);
     }
@@ -102,6 +111,7 @@ impl Target for XptpRunTarget {
     fn name(&self) -> &'static str {
         match self.worker {
             Worker::Sleep => "xptp-run",
+            Worker::SleepOneCore => "xptp-run-1core",
             Worker::Busy => "xptp-run-busy",
         }
     }
@@ -174,9 +184,11 @@ impl Target for XptpRunTarget {
             return Err(Error::Setup("xptp run not started".into()));
         };
         r.wait_for_line("to MASTER on", timeout)?;
-        if let (Worker::Sleep, Some(c)) = (self.worker, self.core) {
-            if let Some(r) = &self.run {
-                pin_all_threads(r.pid(), c);
+        if let (Some(r), Some(c)) = (&self.run, self.core) {
+            match self.worker {
+                Worker::Sleep => pin_threads(r.pid(), "xptp-dp", c),
+                Worker::SleepOneCore => pin_threads(r.pid(), "", c),
+                Worker::Busy => {}
             }
         }
         Ok(())
@@ -220,7 +232,8 @@ impl Target for XptpRunTarget {
     }
     fn describe(&self) -> String {
         match self.worker {
-            Worker::Sleep => "xptp run (daemon) grandmaster, virtual clock, -S, AF_XDP copy mode; worker sleeps in epoll when idle (SCHED_FIFO 40, no --cores), process pinned to the target core; flood protection off".into(),
+            Worker::Sleep => "xptp run (daemon) grandmaster, virtual clock, -S, AF_XDP copy mode; worker sleeps in epoll when idle (SCHED_FIFO 40, no --cores), worker thread pinned to the target core, control thread unpinned; flood protection off".into(),
+            Worker::SleepOneCore => "xptp run (daemon) grandmaster, virtual clock, -S, AF_XDP copy mode; worker sleeps in epoll when idle (SCHED_FIFO 40, no --cores), every thread pinned to the target core; flood protection off".into(),
             Worker::Busy => "xptp run (daemon) grandmaster, virtual clock, -S, AF_XDP copy mode; --cores <target core>: worker busy-polls pinned, control thread unpinned; flood protection off".into(),
         }
     }
