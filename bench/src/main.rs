@@ -33,7 +33,8 @@ enum Cmd {
         /// Scenarios (comma separated).
         #[arg(long, value_delimiter = ',', default_values = ["capacity", "latency"])]
         scenario: Vec<Scenario>,
-        /// Targets (comma separated): ptp4l, kernel, xptp.
+        /// Targets (comma separated): ptp4l, kernel, xptp (fast path alone), xptp-run (the
+        /// daemon, sleeping worker), xptp-run-1core (the same, all on one core), xptp-run-busy (the daemon, `--cores`, busy-polling worker).
         #[arg(long, value_delimiter = ',', default_values = ["ptp4l", "kernel"])]
         target: Vec<String>,
         /// Transports (comma separated).

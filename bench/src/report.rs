@@ -247,14 +247,14 @@ impl Report {
             let _ = writeln!(s, "## Stall test (Delay_Req flood while a slave listens)\n");
             let _ = writeln!(
                 s,
-                "| target | transport | flood offered → answered | Syncs expected / missed | longest Sync gap in flood (ms) | slave state changes | back to full service (ms) |"
+                "| target | transport | flood offered → answered | Syncs expected / missed | longest Sync gap in flood (ms) | Announce intervals expected / missed | longest Announce gap in flood (ms) | slave state changes | back to full service (ms) |"
             );
-            let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
             for st in &self.stall {
                 let f: &LoadReport = &st.flood;
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} → {} | {} / {} | {:.1} | {} | {} |",
+                    "| {} | {} | {} → {} | {} / {} | {:.1} | {} / {} | {:.1} | {} | {} |",
                     st.target,
                     st.wire.name(),
                     k(f.sent_rate),
@@ -262,11 +262,33 @@ impl Report {
                     st.expected_syncs,
                     st.missed_syncs,
                     f.master.max_sync_gap_during_load_ns as f64 / 1e6,
+                    st.expected_announces,
+                    st.missed_announce_intervals,
+                    f.master.max_announce_gap_during_load_ns as f64 / 1e6,
                     st.slave_state_changes.len(),
                     st.recovery_ms
                         .map(|v| v.to_string())
                         .unwrap_or_else(|| "not within 60 s".into())
                 );
+            }
+            s.push('\n');
+            let mut seen = Vec::new();
+            for st in &self.stall {
+                if !seen.contains(&&st.target) {
+                    seen.push(&st.target);
+                    let _ = writeln!(s, "- {}: {}", st.target, st.target_description);
+                }
+            }
+            for st in &self.stall {
+                if !st.slave_state_changes.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "- slave of {} on {}: {}",
+                        st.target,
+                        st.wire.name(),
+                        st.slave_state_changes.join(", ")
+                    );
+                }
             }
             s.push('\n');
         }

@@ -141,6 +141,8 @@ pub struct Step {
     pub pass: bool,
     pub generator_limited: bool,
     pub target_restarted: bool,
+    /// The second window of a step whose first window failed.
+    pub retry: bool,
 }
 
 /// Result of [`capacity`].
@@ -171,6 +173,7 @@ fn step_of(r: &LoadReport, restarted: bool) -> Step {
         pass: r.loss < MAX_LOSS && !r.generator_limited,
         generator_limited: r.generator_limited,
         target_restarted: restarted,
+        retry: false,
     }
 }
 
@@ -181,21 +184,36 @@ pub fn capacity(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<CapacityR
     t.start(&env)?;
     t.wait_ready(Duration::from_secs(20))?;
     let mut steps = Vec::new();
-    let mut measure = |t: &mut dyn Target, rate: u64| -> Result<LoadReport, Error> {
-        let restarted = ensure_healthy(t, &env, Duration::from_secs(3))?;
-        let r = loadgen::run(&lab.gen(opts, Request::DelayReq, Some(rate))?)?;
-        tracing::info!(
-            target = t.name(),
-            wire = wire.name(),
-            rate,
-            sent = r.sent_rate as u64,
-            answered = r.answered_rate as u64,
-            loss = r.loss,
-            p50 = r.rtt.p50,
-            "capacity step"
-        );
-        steps.push(step_of(&r, restarted));
-        Ok(r)
+    // One window at `rate`. With `confirm`, a failing window is measured once more and the
+    // step fails only if that fails too: a single scheduling stall of this shared VM (a few
+    // hundred frames dropped at AF_XDP ingress) must not end the search (it did: one 0.2 %
+    // loss at 100 k/s stopped xptp's UDPv4 search at 96 k/s while 192 k/s passed later).
+    // Both windows are in `steps`.
+    let mut measure = |t: &mut dyn Target, rate: u64, confirm: bool| -> Result<LoadReport, Error> {
+        let mut retried = false;
+        loop {
+            let restarted = ensure_healthy(t, &env, Duration::from_secs(3))?;
+            let r = loadgen::run(&lab.gen(opts, Request::DelayReq, Some(rate))?)?;
+            tracing::info!(
+                target = t.name(),
+                wire = wire.name(),
+                rate,
+                sent = r.sent_rate as u64,
+                answered = r.answered_rate as u64,
+                loss = r.loss,
+                p50 = r.rtt.p50,
+                retried,
+                "capacity step"
+            );
+            let mut step = step_of(&r, restarted);
+            step.retry = retried;
+            steps.push(step);
+            let failed = r.loss >= MAX_LOSS && !r.generator_limited;
+            if !(confirm && failed && !retried) {
+                return Ok(r);
+            }
+            retried = true;
+        }
     };
     let mut lo: Option<(u64, LoadReport)> = None;
     let mut hi: Option<u64> = None;
@@ -203,7 +221,7 @@ pub fn capacity(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<CapacityR
     let mut rate = opts.start_rate;
     // Doubling until a step fails (or the generator cannot offer more).
     loop {
-        let r = measure(t, rate)?;
+        let r = measure(t, rate, true)?;
         if r.generator_limited {
             gen_limited = r.loss < MAX_LOSS;
             if gen_limited {
@@ -233,7 +251,7 @@ pub fn capacity(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<CapacityR
             break;
         }
         r2 /= 2;
-        let r = measure(t, r2)?;
+        let r = measure(t, r2, true)?;
         if r.loss < MAX_LOSS && !r.generator_limited {
             lo = Some((r2, r));
         } else {
@@ -250,7 +268,7 @@ pub fn capacity(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<CapacityR
             break;
         }
         let mid = ((l as f64 * h as f64).sqrt() as u64).max(l + 1);
-        let r = measure(t, mid)?;
+        let r = measure(t, mid, true)?;
         if r.loss < MAX_LOSS && !r.generator_limited {
             lo = Some((mid, r));
         } else {
@@ -259,7 +277,7 @@ pub fn capacity(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<CapacityR
     }
     let capacity = lo.as_ref().map(|(r, _)| *r).unwrap_or(0);
     let at_double = if capacity > 0 {
-        Some(measure(t, capacity * 2)?)
+        Some(measure(t, capacity * 2, false)?)
     } else {
         None
     };
@@ -336,6 +354,13 @@ pub struct StallResult {
     /// reached the generator (the slave's view: same bridge, same multicast).
     pub expected_syncs: u64,
     pub missed_syncs: u64,
+    /// Announce interval of the master (ns), the Announces it should have sent during the
+    /// flood, and how many of those intervals passed without one reaching the generator.
+    pub announce_interval_ns: u64,
+    pub expected_announces: u64,
+    pub missed_announce_intervals: u64,
+    /// The target's configuration (worker mode etc.).
+    pub target_description: String,
     /// Slave port state changes during and after the flood.
     pub slave_state_changes: Vec<String>,
     /// Master state changes over the whole run.
@@ -347,6 +372,8 @@ pub struct StallResult {
 
 /// logSyncInterval -3 of the targets.
 const SYNC_INTERVAL_NS: u64 = 125_000_000;
+/// logAnnounceInterval -2 of the targets.
+const ANNOUNCE_INTERVAL_NS: u64 = 250_000_000;
 
 /// The stall test: flood `t` (master on a bridge) while a ptp4l slave listens.
 pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult, Error> {
@@ -429,6 +456,9 @@ pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult,
     let master_events = t.stop()?;
     let expected_syncs = opts.stall_window.as_nanos() as u64 / SYNC_INTERVAL_NS;
     let missed_syncs = expected_syncs.saturating_sub(flood.master.syncs_during_load);
+    let expected_announces = opts.stall_window.as_nanos() as u64 / ANNOUNCE_INTERVAL_NS;
+    let missed_announce_intervals =
+        expected_announces.saturating_sub(flood.master.announces_during_load);
     Ok(StallResult {
         target: t.name().to_string(),
         wire,
@@ -436,6 +466,10 @@ pub fn stall(t: &mut dyn Target, wire: Wire, opts: &Opts) -> Result<StallResult,
         sync_interval_ns: SYNC_INTERVAL_NS,
         expected_syncs,
         missed_syncs,
+        announce_interval_ns: ANNOUNCE_INTERVAL_NS,
+        expected_announces,
+        missed_announce_intervals,
+        target_description: t.describe(),
         slave_state_changes,
         master_events,
         recovery_ms,

@@ -1,7 +1,7 @@
 //! Benchmark targets: the systems under test, each started fresh inside a lab namespace and
 //! stopped after the scenario. A target is anything that implements [`Target`]; ptp4l 3.1.1
-//! ([`Ptp4lTarget`]) and the kernel bound ([`KernelTarget`]) exist today, xptp's fast path
-//! plugs in as one more implementation.
+//! ([`Ptp4lTarget`]), the kernel bound ([`KernelTarget`]), xptp's fast path alone
+//! ([`XptpTarget`]) and the `xptp run` daemon ([`daemon::XptpRunTarget`], two worker variants).
 //!
 //! Targets never touch the host clock: ptp4l always runs `free_running 1` with software
 //! timestamping (the harness enforces it).
@@ -18,6 +18,8 @@ use xptp_tests::netns::Netns;
 use crate::kernel_bound::{KbConfig, KernelBound};
 use crate::loadgen::{self, Wire};
 use crate::Error;
+
+pub mod daemon;
 
 /// What a target must be while the scenario runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -91,8 +93,13 @@ pub fn by_name(name: &str) -> Result<Box<dyn Target>, Error> {
         "ptp4l" => Ok(Box::new(Ptp4lTarget::default())),
         "kernel" => Ok(Box::new(KernelTarget::default())),
         "xptp" => Ok(Box::new(XptpTarget::default())),
+        "xptp-run" => Ok(Box::new(daemon::XptpRunTarget::new(daemon::Worker::Sleep))),
+        "xptp-run-1core" => Ok(Box::new(daemon::XptpRunTarget::new(
+            daemon::Worker::SleepOneCore,
+        ))),
+        "xptp-run-busy" => Ok(Box::new(daemon::XptpRunTarget::new(daemon::Worker::Busy))),
         other => Err(Error::Setup(format!(
-            "unknown target {other:?}: available are ptp4l, kernel, xptp"
+            "unknown target {other:?}: available are ptp4l, kernel, xptp, xptp-run, xptp-run-1core, xptp-run-busy"
         ))),
     }
 }
@@ -301,7 +308,7 @@ pub fn ensure_healthy(
 /// xptp's AF_XDP fast path (`xptp_datapath::fastpath::run`): XDP steering and one AF_XDP
 /// socket per interface, a busy-polling worker pinned to the target core answering Delay_Req /
 /// Pdelay_Req (two-step) or forwarding as a transparent clock. Only the fast path runs (no BMCA,
-/// no Sync/Announce), so it takes no part in the stall test until the daemon drives it.
+/// no Sync/Announce), so it takes no part in the stall test: `xptp-run` ([`daemon`]) does.
 #[derive(Debug, Default)]
 pub struct XptpTarget {
     running: Option<xptp_datapath::fastpath::Running>,

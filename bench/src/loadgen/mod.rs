@@ -146,7 +146,12 @@ pub struct MasterWatch {
     /// Gaps in the Sync sequenceIds.
     pub missed_syncs: u64,
     pub announces: u64,
+    /// Announces received while requests were being sent.
+    pub announces_during_load: u64,
+    /// Gaps in the Announce sequenceIds.
     pub missed_announces: u64,
+    /// Longest time between two Announces while requests were being sent (ns).
+    pub max_announce_gap_during_load_ns: u64,
     /// Longest time between two Syncs (ns).
     pub max_sync_gap_ns: u64,
     /// Longest time between two Syncs while requests were being sent (ns).
@@ -240,6 +245,7 @@ struct WatchState {
     last_sync_seq: Option<u16>,
     last_ann_seq: Option<u16>,
     last_sync_ns: u64,
+    last_ann_ns: u64,
     loading: bool,
     load_end_ns: u64,
 }
@@ -352,6 +358,15 @@ impl Rx<'_> {
                 let w = &mut *self.watch;
                 w.w.announces += 1;
                 w.w.missed_announces += seq_gap(&mut w.last_ann_seq, seq);
+                if w.loading {
+                    w.w.announces_during_load += 1;
+                    if w.last_ann_ns != 0 {
+                        let gap = rx_ns.saturating_sub(w.last_ann_ns);
+                        w.w.max_announce_gap_during_load_ns =
+                            w.w.max_announce_gap_during_load_ns.max(gap);
+                    }
+                }
+                w.last_ann_ns = rx_ns;
             }
             _ => *self.other += 1,
         }
@@ -437,6 +452,7 @@ fn run_here(cfg: &LoadConfig) -> Result<LoadReport, Error> {
     // Sync gaps count from the start of the load, so a master silent throughout shows one
     // gap as long as the load.
     watch.last_sync_ns = clock_tai_ns();
+    watch.last_ann_ns = watch.last_sync_ns;
     let end_send = start + cfg.duration;
     let end_all = end_send + cfg.drain;
     let mut sent_req = 0u64;

@@ -306,6 +306,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
             .unwrap_or(0),
         pdelay_mode: PdelayMode::TwoStep,
         tai_to_ptp_ns: clock.minus_tai_now(),
+        // The flood-protection keys (delay_req_rate_limit, ..._per_requester_rate_limit, ...).
         rate_limits: cfg.rate_limits,
         ..FastPathConfig::default()
     };

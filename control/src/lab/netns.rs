@@ -316,6 +316,18 @@ impl Netns {
 
     /// Starts `program args` inside the namespace with stdout and stderr appended to `log`.
     pub fn spawn_logged(&self, program: &str, args: &[&str], log: &Path) -> Result<Proc> {
+        self.spawn_logged_env(program, args, &[], log)
+    }
+
+    /// [`Netns::spawn_logged`] with environment variables set for the program (`ip netns
+    /// exec` passes its environment on).
+    pub fn spawn_logged_env(
+        &self,
+        program: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: &Path,
+    ) -> Result<Proc> {
         let open = || {
             std::fs::OpenOptions::new()
                 .create(true)
@@ -327,7 +339,10 @@ impl Netns {
                 })
         };
         let mut cmd = self.command(program);
-        cmd.args(args).stdout(open()?).stderr(open()?);
+        cmd.args(args)
+            .envs(envs.iter().copied())
+            .stdout(open()?)
+            .stderr(open()?);
         self.spawn(cmd)
     }
 

@@ -89,6 +89,18 @@ impl XptpRun {
 
     /// [`XptpRun::spawn`] with its directory (log, sockets) created under `parent`.
     pub fn spawn_in(ns: &Netns, binary: &Path, args: &[&str], parent: &Path) -> Result<XptpRun> {
+        Self::spawn_in_env(ns, binary, args, parent, &[])
+    }
+
+    /// [`XptpRun::spawn_in`] with environment variables for the daemon (e.g. `RUST_LOG`, when
+    /// the caller's own would silence the lines this harness parses).
+    pub fn spawn_in_env(
+        ns: &Netns,
+        binary: &Path,
+        args: &[&str],
+        parent: &Path,
+        envs: &[(&str, &str)],
+    ) -> Result<XptpRun> {
         let dir = tempfile::Builder::new()
             .prefix("xptp-run-")
             .tempdir_in(parent)
@@ -106,7 +118,7 @@ impl XptpRun {
         );
         let mut all = vec!["run", "--set", &uds, "--set", &uds_ro];
         all.extend_from_slice(args);
-        let proc = ns.spawn_logged(&binary.to_string_lossy(), &all, &log)?;
+        let proc = ns.spawn_logged_env(&binary.to_string_lossy(), &all, envs, &log)?;
         Ok(XptpRun { proc, dir, log })
     }
 
