@@ -296,31 +296,7 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
         .clock_identity
         .unwrap_or_else(|| ClockIdentity::from_mac(nets.first().map(|n| n.mac).unwrap_or([0; 6])));
 
-    let mut fp = FastPathConfig {
-        clock_identity,
-        domain_number: cfg.clock.domain_number,
-        log_min_delay_req_interval: cfg
-            .ports
-            .first()
-            .map(|(_, p)| p.log_min_delay_req_interval)
-            .unwrap_or(0),
-        pdelay_mode: PdelayMode::TwoStep,
-        tai_to_ptp_ns: clock.minus_tai_now(),
-        // The flood-protection keys (delay_req_rate_limit, ..._per_requester_rate_limit, ...).
-        rate_limits: cfg.rate_limits,
-        ..FastPathConfig::default()
-    };
-    for (i, ((_, pc), net)) in cfg.ports.iter().zip(&nets).enumerate() {
-        if let Some(slot) = fp.ports.get_mut(i) {
-            *slot = FpPort {
-                ipv4: net.ipv4,
-                ipv6: net.ipv6,
-                p2p: pc.delay_mechanism == DelayMechanism::P2P,
-                auth: crate::security::fast_path_auth(&pc.security, cfg.security.as_deref()),
-                ..FpPort::new(i as u16 + 1, net.mac)
-            };
-        }
-    }
+    let mut fp = fast_path_config(&cfg, &nets, clock_identity, clock.minus_tai_now());
     let ifaces: Vec<String> = cfg.ports.iter().map(|(n, _)| n.clone()).collect();
     let cores = args.cores.as_ref().map(|c| c.0.clone()).unwrap_or_default();
 
@@ -452,6 +428,44 @@ fn bind_management(cfg: &Config) -> Result<UdsServer, DaemonError> {
     Ok(uds)
 }
 
+/// The fast path's configuration from the daemon's: identity, domain, Delay_Req interval,
+/// timescale, the flood-protection keys (`delay_req_rate_limit`, `..._per_requester_rate_limit`,
+/// `..._burst`, the Pdelay_Req and management ones) and one enabled slot per port with its
+/// addresses, delay mechanism and authentication.
+fn fast_path_config(
+    cfg: &Config,
+    nets: &[PortNet],
+    clock_identity: ClockIdentity,
+    tai_to_ptp_ns: i64,
+) -> FastPathConfig {
+    let mut fp = FastPathConfig {
+        clock_identity,
+        domain_number: cfg.clock.domain_number,
+        log_min_delay_req_interval: cfg
+            .ports
+            .first()
+            .map(|(_, p)| p.log_min_delay_req_interval)
+            .unwrap_or(0),
+        pdelay_mode: PdelayMode::TwoStep,
+        tai_to_ptp_ns,
+        // The flood-protection keys (delay_req_rate_limit, ..._per_requester_rate_limit, ...).
+        rate_limits: cfg.rate_limits,
+        ..FastPathConfig::default()
+    };
+    for (i, ((_, pc), net)) in cfg.ports.iter().zip(nets).enumerate() {
+        if let Some(slot) = fp.ports.get_mut(i) {
+            *slot = FpPort {
+                ipv4: net.ipv4,
+                ipv6: net.ipv6,
+                p2p: pc.delay_mechanism == DelayMechanism::P2P,
+                auth: crate::security::fast_path_auth(&pc.security, cfg.security.as_deref()),
+                ..FpPort::new(i as u16 + 1, net.mac)
+            };
+        }
+    }
+    fp
+}
+
 fn log_datapath(g: usize, dp: &Datapath) {
     for (a, s) in dp.attach_status().iter().zip(dp.socket_status()) {
         tracing::info!(
@@ -512,6 +526,36 @@ fn log_datapath(g: usize, dp: &Datapath) {
 mod tests {
     use super::*;
     use crate::config::ClockType;
+
+    #[test]
+    fn flood_protection_keys_reach_the_fast_path() {
+        // A regression: the fast path was built from the default limits whatever the file said.
+        let text = "[global]\ndelay_req_rate_limit 5000\ndelay_req_per_requester_rate_limit 0\n\
+                    pdelay_req_rate_limit 77\nmanagement_per_requester_rate_limit 9\n[eth0]\n";
+        let c = Config::load_str::<&str, &str>(None, text, &[]).unwrap();
+        assert_ne!(c.rate_limits, FastPathConfig::default().rate_limits);
+        let net = PortNet {
+            ifname: "eth0".into(),
+            mac: [2, 0, 0, 0, 0, 1],
+            transport: crate::profile::Transport::L2,
+            ipv4: None,
+            ipv6: None,
+            ptp_dst_mac: [0x01, 0x1b, 0x19, 0, 0, 0],
+            p2p_dst_mac: [0x01, 0x80, 0xc2, 0, 0, 0x0e],
+            udp_ttl: 1,
+            udp6_scope: 0x0e,
+            dscp_event: 0,
+            dscp_general: 0,
+        };
+        let fp = fast_path_config(&c, &[net], ClockIdentity([1; 8]), -37_000_000_000);
+        assert_eq!(
+            fp.rate_limits, c.rate_limits,
+            "the configured limits are the fast path's"
+        );
+        assert_eq!(fp.tai_to_ptp_ns, -37_000_000_000);
+        assert!(fp.ports[0].enabled && !fp.ports[1].enabled);
+        assert_eq!(fp.ports[0].mac, [2, 0, 0, 0, 0, 1]);
+    }
 
     #[test]
     fn phc2sys_flags_become_the_keys() {
