@@ -361,12 +361,8 @@ pub enum IdlePolicy {
 }
 
 /// Longest sleep of an [`IdlePolicy::SleepAfter`] worker: its periodic work (fast-path timers,
-/// Pdelay_Req of a P2P transparent clock) runs at least this often. Short on purpose: on a VM
-/// whose guest idles through haltpoll, a CPU woken every 100 µs stays in the polling phase
-/// instead of halting, so the kernel's wake-up for the next frame is cheaper (measured TC
-/// residence p50 on an idle 2-vCPU VM: 139–227 µs with 1 ms sleeps, 95 µs with 100 µs) for about
-/// 10 000 wake-ups a second.
-pub const SLEEP_MAX_NS: u64 = 100_000;
+/// Pdelay_Req of a P2P transparent clock) runs at least this often.
+pub const SLEEP_MAX_NS: u64 = 1_000_000;
 
 /// A worker with a real-time priority sleeps for [`FORCED_REST_NS`] after this long without
 /// an idle sleep (busy-polling, or a flood), so that it cannot starve the rest of its core
