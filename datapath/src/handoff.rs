@@ -357,7 +357,7 @@ impl Link {
 
 /// A worker's wake-up: an eventfd it waits on while asleep, rung by control after queueing a
 /// transmit request. Without an eventfd (creation failed) a sleeping worker still wakes on its
-/// sleep timeout; [`Doorbell::available`] says which.
+/// sleep timeout ([`Doorbell::fd`] is then `None`).
 #[derive(Debug)]
 pub struct Doorbell {
     fd: Option<OwnedFd>,
@@ -384,11 +384,6 @@ impl Doorbell {
             asleep: CachePadded::new(AtomicBool::new(false)),
             rung: CachePadded::new(AtomicU64::new(0)),
         }
-    }
-
-    /// Whether the eventfd exists.
-    pub fn available(&self) -> bool {
-        self.fd.is_some()
     }
 
     /// The eventfd, for the worker's epoll set.
