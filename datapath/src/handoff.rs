@@ -219,10 +219,14 @@ pub struct TxReport {
 }
 
 /// A bounded lock-free queue that never blocks: a push onto a full queue drops the item and
-/// counts it. Either side may be on any thread.
+/// counts it. Either side may be on any thread; with one producer, the consumer never waits
+/// for it either (see [`Lane::pop`]).
 pub struct Lane<T> {
     q: ArrayQueue<T>,
+    /// Completed pushes (counted after the item is in its slot).
     pushed: CachePadded<AtomicU64>,
+    /// Completed pops.
+    taken: CachePadded<AtomicU64>,
     dropped: CachePadded<AtomicU64>,
 }
 
@@ -243,6 +247,7 @@ impl<T> Lane<T> {
         Lane {
             q: ArrayQueue::new(capacity.max(1)),
             pushed: CachePadded::new(AtomicU64::new(0)),
+            taken: CachePadded::new(AtomicU64::new(0)),
             dropped: CachePadded::new(AtomicU64::new(0)),
         }
     }
@@ -250,11 +255,11 @@ impl<T> Lane<T> {
     /// Offers `item`; returns false (and counts a drop) when the lane is full.
     #[inline]
     pub fn push(&self, item: T) -> bool {
-        // Relaxed: the counters are statistics; the item itself is published by the
-        // queue's own release/acquire pair.
         match self.q.push(item) {
             Ok(()) => {
-                self.pushed.fetch_add(1, Ordering::Relaxed);
+                // Release: pairs with the Acquire load in `pop`; a consumer that sees this
+                // count finds the item's slot fully written.
+                self.pushed.fetch_add(1, Ordering::Release);
                 true
             }
             Err(_) => {
@@ -264,10 +269,27 @@ impl<T> Lane<T> {
         }
     }
 
-    /// Takes the oldest item, if any.
+    /// Takes the oldest item whose push has completed, if any.
+    ///
+    /// `ArrayQueue::pop` spins while the slot at the head is claimed by a push that has not
+    /// written it yet. If that producer is a normal thread preempted on this CPU by a
+    /// real-time consumer (a SCHED_FIFO worker draining control's lane), it never gets to
+    /// finish: the consumer spins until the kernel's real-time throttling stops it, about a
+    /// second later, and everything else on the CPU (control included) stands still. Only
+    /// items counted as pushed are taken, so with one producer the head slot is always
+    /// complete and this never waits.
     #[inline]
     pub fn pop(&self) -> Option<T> {
-        self.q.pop()
+        // Relaxed: `taken` is only compared with `pushed`; the Acquire load below orders the
+        // slot's contents.
+        if self.taken.load(Ordering::Relaxed) >= self.pushed.load(Ordering::Acquire) {
+            return None;
+        }
+        let v = self.q.pop();
+        if v.is_some() {
+            self.taken.fetch_add(1, Ordering::Relaxed);
+        }
+        v
     }
 
     /// Items accepted so far.
@@ -280,14 +302,16 @@ impl<T> Lane<T> {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Items waiting now.
+    /// Items waiting now (whose push has completed).
     pub fn len(&self) -> usize {
-        self.q.len()
+        // Relaxed/Acquire: as in `pop`.
+        let pushed = self.pushed.load(Ordering::Acquire);
+        pushed.saturating_sub(self.taken.load(Ordering::Relaxed)) as usize
     }
 
-    /// Whether no item is waiting.
+    /// Whether no completed item is waiting.
     pub fn is_empty(&self) -> bool {
-        self.q.is_empty()
+        self.len() == 0
     }
 
     /// The most items the lane ever holds.

@@ -388,8 +388,9 @@ pub struct WorkerConfig {
     pub rt_priority: Option<u8>,
 }
 
-/// Puts the calling thread under SCHED_FIFO at `prio`.
-fn set_realtime(prio: u8) -> Result<u8, String> {
+/// Puts the calling thread under SCHED_FIFO at `prio` (the worker threads call it; public for
+/// tests that reproduce their scheduling).
+pub fn set_realtime(prio: u8) -> Result<u8, String> {
     use thread_priority::unix::{
         set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy,
         ThreadSchedulePolicy,
@@ -652,9 +653,12 @@ impl<D: Decide> Worker<D> {
                     }
                     IdlePolicy::SleepAfter(n) => {
                         if empty >= n {
-                            self.sleep(sleeper.as_mut());
+                            // Only a real sleep restarts the real-time budget: a sleep cut
+                            // short because control has queued work does not rest the core.
+                            if self.sleep(sleeper.as_mut()) {
+                                busy_since = clock_tai_ns();
+                            }
                             empty = 0;
-                            busy_since = clock_tai_ns();
                         } else {
                             core::hint::spin_loop();
                         }
@@ -673,8 +677,9 @@ impl<D: Decide> Worker<D> {
     }
 
     /// Sleeps until a frame arrives on a socket, control rings the doorbell, or
-    /// [`SLEEP_MAX_NS`] passes (without an epoll set: just that long).
-    fn sleep(&mut self, sleeper: Option<&mut Sleeper>) {
+    /// [`SLEEP_MAX_NS`] passes (without an epoll set: just that long). False when control's
+    /// lane already held work, so it did not sleep.
+    fn sleep(&mut self, sleeper: Option<&mut Sleeper>) -> bool {
         let c = &**self.counters;
         let db = &self.link.doorbell;
         db.going_to_sleep();
@@ -682,7 +687,7 @@ impl<D: Decide> Worker<D> {
         // the announcement is seen here, one queued after it rings the eventfd.
         if !self.link.tx_down.is_empty() {
             db.awake();
-            return;
+            return false;
         }
         c.sleeps.inc();
         match sleeper {
@@ -690,6 +695,7 @@ impl<D: Decide> Worker<D> {
             None => std::thread::sleep(std::time::Duration::from_nanos(SLEEP_MAX_NS)),
         }
         db.awake();
+        true
     }
 
     /// One pass over every socket: TX requests from control first (they have priority over

@@ -125,3 +125,66 @@ fn drops_are_counted_with_several_producers() {
     assert_eq!(accepted as u64, lane.pushed());
     assert_eq!(40_000, lane.pushed() + lane.dropped());
 }
+
+/// Control (a normal thread) feeding a SCHED_FIFO worker on the same CPU, the way `xptp run`
+/// schedules them on shared cores: the worker wakes every 20 µs (as frames and timers wake it),
+/// preempting control wherever it is, often in the middle of a push. A consumer that waited
+/// for a half-done push would spin at real-time priority over the very thread that has to
+/// finish it, until the kernel's real-time throttling (~950 ms); a pop must never wait.
+#[test]
+fn realtime_consumer_never_waits_for_a_preempted_producer() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: SCHED_FIFO needs root");
+        return;
+    }
+    let lane = Arc::new(Lane::<u64>::new(1024));
+    let stop = Arc::new(AtomicBool::new(false));
+    let core = core_affinity::get_core_ids()
+        .and_then(|c| c.last().copied())
+        .expect("a core id");
+    let consumer = {
+        let (lane, stop) = (lane.clone(), stop.clone());
+        std::thread::spawn(move || {
+            core_affinity::set_for_current(core);
+            xptp_datapath::worker::set_realtime(40).expect("SCHED_FIFO as root");
+            let (mut got, mut worst) = (0u64, Duration::ZERO);
+            while !stop.load(Ordering::Relaxed) {
+                let t = std::time::Instant::now();
+                while lane.pop().is_some() {
+                    got += 1;
+                }
+                worst = worst.max(t.elapsed());
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            (got, worst)
+        })
+    };
+    let producer = {
+        let (lane, stop) = (lane.clone(), stop.clone());
+        std::thread::spawn(move || {
+            core_affinity::set_for_current(core);
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if lane.push(n) {
+                    n += 1;
+                }
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let pushed = producer.join().unwrap();
+    let (got, worst) = consumer.join().unwrap();
+    println!("pushed {pushed}, popped {got}, longest drain {worst:?}");
+    assert!(
+        worst < Duration::from_millis(50),
+        "a drain of the lane took {worst:?}: the real-time consumer waited for the preempted producer"
+    );
+    assert!(pushed > 100_000, "the producer made {pushed} pushes in 2 s");
+    assert!(
+        got + lane.len() as u64 == pushed,
+        "popped {got} + left {} != pushed {pushed}",
+        lane.len()
+    );
+}
