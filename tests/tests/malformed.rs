@@ -234,7 +234,7 @@ fn corpus(ours: ClockIdentity) -> Vec<Case> {
         v.push(case(
             format!("Delay_Resp for someone else {c:?}"),
             build(c, &delay_resp(PEER, 6)),
-            Want::Reject(RejectReason::DelayRespNotForUs),
+            Want::Fp(FastPathError::NotForUs),
         ));
         v.push(case(
             format!("keep-alive Announce {c:?}"),
@@ -357,35 +357,10 @@ fn outcome(a: &Snap, b: &Snap, verdict: Option<&hostile::Verdict>) -> Result<Wan
 }
 
 fn reason_of(i: usize) -> FastPathError {
-    use xptp_datapath::wire::WireError;
-    [
-        FastPathError::Malformed(WireError::UnsupportedVersion(0)),
-        FastPathError::WrongMessageType,
-        FastPathError::WrongDomain(0),
-        FastPathError::NotMaster,
-        FastPathError::UnknownPort(0),
-        FastPathError::NoIngressTimestamp,
-        FastPathError::TimestampRange,
-        FastPathError::BufferTooSmall,
-        FastPathError::CorrectionOverflow,
-        FastPathError::NoSourceAddress,
-        FastPathError::OutboxFull,
-        FastPathError::TableFull,
-        FastPathError::UnmatchedFollowUp,
-        FastPathError::NotForwarded,
-        FastPathError::OwnFrame,
-        FastPathError::UnsupportedVersion(0),
-        FastPathError::ReservedMessageType(0),
-        FastPathError::RateLimitedPort,
-        FastPathError::RateLimitedRequester,
-        FastPathError::AuthMissing,
-        FastPathError::AuthUnknownKey,
-        FastPathError::AuthBadIcv,
-        FastPathError::AuthReplay,
-    ]
-    .get(i)
-    .copied()
-    .unwrap_or(FastPathError::WrongMessageType)
+    FastPathError::ALL
+        .get(i)
+        .copied()
+        .unwrap_or(FastPathError::WrongMessageType)
 }
 
 fn matches(want: Want, got: Want) -> bool {

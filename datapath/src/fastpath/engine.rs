@@ -23,7 +23,7 @@ use super::tc::{
 use crate::handoff::{FrameBuf, Lane, PortId, TxOutcome, TxToken};
 use crate::wire::auth::{self, AuthFailure};
 use crate::wire::frame;
-use crate::wire::{Message, MessageType, PortIdentity, TimeInterval};
+use crate::wire::{ClockIdentity, Message, MessageType, PortIdentity, TimeInterval};
 use crate::worker::{Counter, Decide, Decision, Outbox, RxInfo, FAST_TOKEN};
 
 /// In-flight TX records (a ring indexed by token).
@@ -374,6 +374,18 @@ impl FastPath {
         inflight
             .get_mut(idx)
             .filter(|r| r.token == token.0 && r.kind != Kind::None)
+    }
+
+    /// Whether a response's requestingPortIdentity names `pc` (true for every other message,
+    /// and while control has not told the fast path our identity yet).
+    fn for_this_port(&self, msg: &Message<&[u8]>, pc: &PortConfig) -> bool {
+        let ours = self.cfg.clock_identity;
+        match msg.requesting_port_identity() {
+            Some(r) if ours != ClockIdentity::default() && pc.port_number != 0 => {
+                r == PortIdentity::new(ours, pc.port_number)
+            }
+            _ => true,
+        }
     }
 
     fn fail(&self, e: FastPathError) -> Decision {
@@ -918,6 +930,11 @@ impl Decide for FastPath {
         } else {
             Decision::ToControl
         };
+        // Answers to other requesters stop here (IEEE 1588-2019 11.3.2, 11.4.3): on a
+        // multicast segment a master's Delay_Resp to every requester reaches every port.
+        if matches!(d, Decision::ToControl) && !self.for_this_port(&msg, &pc) {
+            return self.fail(FastPathError::NotForUs);
+        }
         // What goes up to control is limited before it takes a slot on the lane.
         match (d, class) {
             (Decision::ToControl, Some(c)) if !self.admit(info.port, c, key.port_identity, now) => {

@@ -81,11 +81,17 @@ pub enum FastPathError {
     /// A correctly signed request whose sequenceId is not fresh (16.14 / Annex P.2.2).
     #[error("authentication: replayed sequenceId")]
     AuthReplay,
+    /// A Delay_Resp, Pdelay_Resp or Pdelay_Resp_Follow_Up whose requestingPortIdentity is not
+    /// the receiving port (IEEE 1588-2019 11.3.2, 11.4.3): another requester's answer, which on
+    /// a multicast segment every port sees. Dropped on the worker so that a flood of answers to
+    /// others cannot fill the lane to control.
+    #[error("response for another requester")]
+    NotForUs,
 }
 
 impl FastPathError {
     /// Number of variants (size of the drop counter array).
-    pub const COUNT: usize = 23;
+    pub const COUNT: usize = 24;
 
     /// The counter index of this reason.
     pub const fn index(self) -> usize {
@@ -113,8 +119,38 @@ impl FastPathError {
             FastPathError::AuthUnknownKey => 20,
             FastPathError::AuthBadIcv => 21,
             FastPathError::AuthReplay => 22,
+            FastPathError::NotForUs => 23,
         }
     }
+
+    /// One value of every reason, by [`Self::index`] (payloads zero): turns a counter index
+    /// back into its reason.
+    pub const ALL: [FastPathError; Self::COUNT] = [
+        FastPathError::Malformed(crate::wire::WireError::UnsupportedVersion(0)),
+        FastPathError::WrongMessageType,
+        FastPathError::WrongDomain(0),
+        FastPathError::NotMaster,
+        FastPathError::UnknownPort(0),
+        FastPathError::NoIngressTimestamp,
+        FastPathError::TimestampRange,
+        FastPathError::BufferTooSmall,
+        FastPathError::CorrectionOverflow,
+        FastPathError::NoSourceAddress,
+        FastPathError::OutboxFull,
+        FastPathError::TableFull,
+        FastPathError::UnmatchedFollowUp,
+        FastPathError::NotForwarded,
+        FastPathError::OwnFrame,
+        FastPathError::UnsupportedVersion(0),
+        FastPathError::ReservedMessageType(0),
+        FastPathError::RateLimitedPort,
+        FastPathError::RateLimitedRequester,
+        FastPathError::AuthMissing,
+        FastPathError::AuthUnknownKey,
+        FastPathError::AuthBadIcv,
+        FastPathError::AuthReplay,
+        FastPathError::NotForUs,
+    ];
 
     /// Counter names, by [`Self::index`].
     pub const NAMES: [&'static str; Self::COUNT] = [
@@ -141,6 +177,7 @@ impl FastPathError {
         "auth_unknown_key",
         "auth_bad_icv",
         "auth_replay",
+        "not_for_us",
     ];
 
     /// Errors after which the frame goes up to control rather than being dropped: the fast
@@ -175,5 +212,21 @@ impl From<WireError> for FastPathError {
             WireError::UnknownMessageType(t) => FastPathError::ReservedMessageType(t),
             other => FastPathError::Malformed(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FastPathError;
+
+    #[test]
+    fn all_is_in_index_order_and_every_reason_has_a_distinct_name() {
+        for (i, e) in FastPathError::ALL.iter().enumerate() {
+            assert_eq!(e.index(), i, "{e:?}");
+        }
+        let mut names = FastPathError::NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FastPathError::COUNT);
     }
 }

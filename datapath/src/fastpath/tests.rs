@@ -806,3 +806,58 @@ fn management_to_control_is_limited_before_the_lane() {
     assert_eq!(h.counters.shed[2].get(), 3);
     assert_eq!(h.counters.drops_of(FastPathError::RateLimitedPort), 3);
 }
+
+/// Answers to other requesters never reach control: on a multicast segment a master's
+/// Delay_Resp to every requester (and every Pdelay_Resp on a shared P2P segment) reaches
+/// every port, and a flood of them must not fill the lane (IEEE 1588-2019 11.3.2, 11.4.3).
+#[test]
+fn responses_for_other_requesters_are_dropped_ours_go_up() {
+    let mut c = cfg();
+    c.ports[0].master = false;
+    let (mut fp, h) = FastPath::new(c);
+    let mut out = Outbox::new(4);
+    let t = Transport::l2_multicast(PEER_MAC, MessageType::DelayResp);
+    let ts = Timestamp::default();
+    let bodies = |who: PortIdentity| {
+        [
+            Body::DelayResp {
+                receive_timestamp: ts,
+                requesting_port_identity: who,
+            },
+            Body::PdelayResp {
+                request_receipt_timestamp: ts,
+                requesting_port_identity: who,
+            },
+            Body::PdelayRespFollowUp {
+                response_origin_timestamp: ts,
+                requesting_port_identity: who,
+            },
+        ]
+    };
+    let ours = PortIdentity::new(OUR_ID, 1);
+    let our_other_port = PortIdentity::new(OUR_ID, 2);
+    for (who, want) in [
+        (ours, Decision::ToControl),
+        (PEER, Decision::Drop),
+        (our_other_port, Decision::Drop),
+    ] {
+        for b in bodies(who) {
+            let f = frame::build(&t, &msg(b.message_type(), b, 0, 0)).unwrap();
+            assert_eq!(
+                fp.decide(&f, &info(0, T_IN), &mut out),
+                want,
+                "{who:?} {b:?}"
+            );
+        }
+    }
+    assert_eq!(h.counters.drops_of(FastPathError::NotForUs), 6);
+    assert!(out.is_empty());
+    // Before control has told the worker our identity, everything goes up.
+    let mut c = cfg();
+    c.clock_identity = ClockIdentity::default();
+    let (mut fp, _) = FastPath::new(c);
+    for b in bodies(PEER) {
+        let f = frame::build(&t, &msg(b.message_type(), b, 0, 0)).unwrap();
+        assert_eq!(fp.decide(&f, &info(0, T_IN), &mut out), Decision::ToControl);
+    }
+}
