@@ -74,6 +74,10 @@ pub struct ShellCounters {
     pub clock_errors: u64,
     /// Timescale updates the fast path's config lane refused (full).
     pub fastpath_update_dropped: u64,
+    /// Times the control loop did not run for more than [`super::stall::STALL_THRESHOLD`].
+    pub control_stalls: u64,
+    /// The longest of those gaps (ms).
+    pub control_stall_max_ms: u64,
 }
 
 /// What a run ended with.
@@ -445,6 +449,8 @@ struct Control {
     fatal: Option<String>,
     /// The phc2sys task (stopped when the loop ends).
     phc2sys: Option<super::phc2sys::Phc2SysHandle>,
+    /// Gaps between passes of this loop.
+    stall: super::stall::StallWatch,
 }
 
 impl Control {
@@ -490,6 +496,7 @@ impl Control {
             net_mgmt: NetworkManagementCounters::default(),
             fatal: None,
             phc2sys: None,
+            stall: super::stall::StallWatch::new(super::stall::STALL_THRESHOLD),
         }
     }
 
@@ -541,6 +548,19 @@ impl Control {
 
     /// One pass over every input; sleeps when nothing happened.
     fn pass(&mut self) {
+        if let Some(s) = self
+            .stall
+            .pass(std::time::Instant::now(), super::stall::SchedStat::current)
+        {
+            self.shell.control_stalls = self.stall.stalls;
+            self.shell.control_stall_max_ms = self.stall.worst_ns / 1_000_000;
+            tracing::warn!(
+                gap_ms = s.gap.as_millis() as u64,
+                waiting_for_cpu_ms = s.waiting_for_cpu.map(|w| w.as_millis() as u64),
+                "{}",
+                s.explain()
+            );
+        }
         if let Some(p) = &self.phc2sys {
             let tp = self.inst.time_properties_ds();
             p.shared()

@@ -29,6 +29,7 @@ pub mod phc2sys;
 pub mod privilege;
 pub mod setup;
 pub mod snapshot;
+pub mod stall;
 pub mod transport;
 
 use std::net::SocketAddr;

@@ -639,6 +639,8 @@ impl Observer {
             ("tx_report_lost", sh.tx_report_lost),
             ("clock_errors", sh.clock_errors),
             ("fastpath_update_dropped", sh.fastpath_update_dropped),
+            ("control_stalls", sh.control_stalls),
+            ("control_stall_max_ms", sh.control_stall_max_ms),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
