@@ -481,6 +481,9 @@ struct TxSlot {
     sw_tai_ns: u64,
     /// The patch hook has already run on this frame (it must not run twice: corrections add).
     patched: bool,
+    /// It carries an event message and leaves through the stamp socket (classified once, at
+    /// enqueue, not on every pass while it waits).
+    event: bool,
 }
 
 /// The software TX timestamp of event messages.
@@ -992,11 +995,13 @@ impl XskSocket {
                 }
             }
         }
+        let event = self.stamp.is_some() && is_event_frame(frame);
         if let Some(slot) = self.tx_slots.get_mut(desc.addr() >> self.frame_shift) {
             *slot = TxSlot {
                 token,
                 sw_tai_ns: 0,
                 patched: false,
+                event,
             };
         }
         self.tx_pending.push(desc);
@@ -1045,12 +1050,12 @@ impl XskSocket {
             let Some(slot) = slots.get_mut(idx) else {
                 return true;
             };
+            if !slot.event {
+                return true;
+            }
             // SAFETY: the frame was written by `enqueue_tx` and is not yet on the TX ring, so
             // this socket is its only user.
             let mut data = unsafe { umem.data_mut(d) };
-            if !is_event_frame(data.contents()) {
-                return true;
-            }
             let pre = clock_tai_ns();
             if !slot.patched {
                 patch(slot.token, data.contents_mut(), pre);
