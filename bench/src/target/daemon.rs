@@ -67,6 +67,8 @@ pub struct XptpRunTarget {
     worker: Worker,
     run: Option<XptpRun>,
     core: Option<usize>,
+    /// Running as a transparent clock (no MASTER state to wait for).
+    tc: bool,
 }
 
 impl XptpRunTarget {
@@ -75,6 +77,7 @@ impl XptpRunTarget {
             worker,
             run: None,
             core: None,
+            tc: false,
         }
     }
 
@@ -116,24 +119,33 @@ impl Target for XptpRunTarget {
         }
     }
     fn supports(&self, role: Role) -> bool {
-        matches!(role, Role::E2eMaster | Role::P2pMaster)
+        // As a TC (`clock_type E2E_TC` / `P2P_TC`) the daemon forwards on its worker like the
+        // fast-path target, with control alongside (link delays, management, status).
+        matches!(
+            role,
+            Role::E2eMaster | Role::P2pMaster | Role::E2eTc | Role::P2pTc
+        )
     }
     fn start(&mut self, env: &TargetEnv<'_>) -> Result<(), Error> {
         let bin = xptp_binary()?;
-        let ifname = env
-            .ifnames
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "eth0".into());
-        let mut args: Vec<String> = vec![
-            "-i".into(),
-            ifname,
+        let tc = matches!(env.role, Role::E2eTc | Role::P2pTc);
+        let mut args: Vec<String> = Vec::new();
+        let ifnames: Vec<String> = if env.ifnames.is_empty() {
+            vec!["eth0".into()]
+        } else {
+            env.ifnames.clone()
+        };
+        for i in ifnames.into_iter().take(if tc { 2 } else { 1 }) {
+            args.push("-i".into());
+            args.push(i);
+        }
+        args.extend([
             match env.wire {
                 Wire::L2 => "-2",
                 Wire::Udp4 => "-4",
             }
             .into(),
-            if env.role == Role::P2pMaster {
+            if matches!(env.role, Role::P2pMaster | Role::P2pTc) {
                 "-P"
             } else {
                 "-E"
@@ -143,7 +155,13 @@ impl Target for XptpRunTarget {
             "-m".into(),
             "--clock".into(),
             "virtual".into(),
-        ];
+        ]);
+        self.tc = tc;
+        match env.role {
+            Role::E2eTc => args.extend(["--set".into(), "clock_type=E2E_TC".into()]),
+            Role::P2pTc => args.extend(["--set".into(), "clock_type=P2P_TC".into()]),
+            _ => {}
+        }
         // The intervals of the ptp4l target (Ptp4lConfig::master with logSyncInterval -3);
         // flood protection off (see the module comment).
         let sets = [
@@ -183,7 +201,11 @@ impl Target for XptpRunTarget {
         let Some(r) = &mut self.run else {
             return Err(Error::Setup("xptp run not started".into()));
         };
-        r.wait_for_line("to MASTER on", timeout)?;
+        if self.tc {
+            r.wait_for_line("fast path forwarding on the worker core", timeout)?;
+        } else {
+            r.wait_for_line("to MASTER on", timeout)?;
+        }
         if let (Some(r), Some(c)) = (&self.run, self.core) {
             match self.worker {
                 Worker::Sleep => pin_threads(r.pid(), "xptp-dp", c),
@@ -195,7 +217,7 @@ impl Target for XptpRunTarget {
     }
     fn healthy(&mut self) -> bool {
         let running = self.run.as_mut().is_some_and(XptpRun::is_running);
-        running && self.port_state().as_deref() == Some("MASTER")
+        running && (self.tc || self.port_state().as_deref() == Some("MASTER"))
     }
     fn stop(&mut self) -> Result<TargetEvents, Error> {
         let mut ev = TargetEvents::default();
