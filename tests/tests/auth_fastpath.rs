@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use hostile::{build, delay_req, status_of, Carriage, Packet};
 use support::in_netns;
 use xptp_control::status::Status;
-use xptp_datapath::wire::auth::{self, KeyRef};
+use xptp_datapath::wire::auth::KeyRef;
 use xptp_datapath::wire::frame;
 use xptp_datapath::wire::{ClockIdentity, Message, MessageType, PortIdentity};
 use xptp_tests::golden::xptp_binary;
@@ -64,24 +64,17 @@ fn delay_resp_sent(s: &Status) -> u64 {
 
 /// `frame_bytes` (an L2 Delay_Req from [`build`]) with its message signed with `secret`.
 fn signed(frame_bytes: &[u8], secret: &[u8]) -> Vec<u8> {
-    signed_as(frame_bytes, MessageType::DelayReq, secret)
+    signed_as(frame_bytes, secret)
 }
 
-/// `frame_bytes` (an L2 frame of a `mtype` message) with its message signed with `secret`.
-fn signed_as(frame_bytes: &[u8], mtype: MessageType, secret: &[u8]) -> Vec<u8> {
-    let f = frame::parse(frame_bytes).unwrap();
-    let m = f.payload(frame_bytes);
-    let len = usize::from(u16::from_be_bytes([m[2], m[3]]));
-    let mut msg = m[..len].to_vec();
+/// `frame_bytes` (an L2 frame) with its message signed with `secret` (SPP 1, keyID 1).
+fn signed_as(frame_bytes: &[u8], secret: &[u8]) -> Vec<u8> {
     let key = KeyRef {
         key_id: 1,
         icv_len: 32,
         secret,
     };
-    msg.resize(len + auth::tlv_len(32), 0);
-    let n = auth::append_signed(&mut msg, len, 1, key, false).unwrap();
-    msg.truncate(n);
-    hostile::build_raw(Carriage::L2, mtype, &msg)
+    frame::signed(frame_bytes, 1, key, false).unwrap()
 }
 
 /// A master in `mns` and a slave in `sns` sharing the key of [`SA_FILE`], with
@@ -294,7 +287,7 @@ fn signed_fast_path_pdelay_replies() {
     // A wrong-key Pdelay_Req from the slave's namespace: not answered, counted.
     let intruder = PortIdentity::new(ClockIdentity([0xdd, 0, 0, 0, 0, 0, 0, 1]), 1);
     let plain = build(Carriage::L2, &hostile::pdelay_req(intruder, 1));
-    let forged = signed_as(&plain, MessageType::PdelayReq, WRONG_SECRET);
+    let forged = signed_as(&plain, WRONG_SECRET);
     let (sname, ifname) = (s.ns.name().to_owned(), s.ifname.clone());
     in_netns(&sname, move || assert!(Packet::open(&ifname).send(&forged)));
     std::thread::sleep(Duration::from_millis(300));

@@ -39,18 +39,8 @@ fn hmac(secret: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 /// `frame` (built by `frame::build`) with its message signed by (`spp`, `k`).
-fn signed(t: &Transport, frame_bytes: &[u8], spp: u8, k: KeyRef<'_>) -> Vec<u8> {
-    let f = frame::parse(frame_bytes).unwrap();
-    let m = f.payload(frame_bytes);
-    let len = usize::from(u16::from_be_bytes([m[2], m[3]]));
-    let mut msg = m[..len].to_vec();
-    msg.resize(len + auth::tlv_len(k.icv_len), 0);
-    let n = auth::append_signed(&mut msg, len, spp, k, false).unwrap();
-    msg.truncate(n);
-    let mut out = Vec::new();
-    t.emit(&msg, &mut out).unwrap();
-    out.resize(out.len().max(60), 0);
-    out
+fn signed(frame_bytes: &[u8], spp: u8, k: KeyRef<'_>) -> Vec<u8> {
+    frame::signed(frame_bytes, spp, k, false).unwrap()
 }
 
 #[test]
@@ -160,10 +150,10 @@ fn authenticated_port_answers_signed_requests_only() {
     let (mut fp, h) = FastPath::new(signed_cfg());
     let t = Transport::l2_multicast(PEER_MAC, MessageType::DelayReq);
     let plain = delay_req(&t, 0);
-    let good = signed(&t, &plain, SPP, key().key_ref());
+    let good = signed(&plain, SPP, key().key_ref());
     let wrong_secret = AuthKey::new(KEY_ID, 32, b"not the key");
-    let wrong = signed(&t, &plain, SPP, wrong_secret.key_ref());
-    let unknown = signed(&t, &plain, SPP, AuthKey::new(9, 32, SECRET).key_ref());
+    let wrong = signed(&plain, SPP, wrong_secret.key_ref());
+    let unknown = signed(&plain, SPP, AuthKey::new(9, 32, SECRET).key_ref());
     let drops = |e: FastPathError| h.counters.drops_of(e);
 
     let mut out = Outbox::new(8);
@@ -235,7 +225,7 @@ fn rotated_key_applies_between_batches_and_keeps_replay_state() {
     let t = Transport::l2_multicast(PEER_MAC, MessageType::DelayReq);
     let plain = delay_req(&t, 0);
     let new_key = AuthKey::new(KEY_ID, 32, NEW);
-    let by = |k: &AuthKey, seq| signed(&t, &with_seq(&plain, seq), SPP, k.key_ref());
+    let by = |k: &AuthKey, seq| signed(&with_seq(&plain, seq), SPP, k.key_ref());
     let mut out = Outbox::new(8);
     assert_eq!(
         fp.decide(&by(&key(), 0x1234), &info(0, T_IN), &mut out),
