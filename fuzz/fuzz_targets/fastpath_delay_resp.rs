@@ -1,5 +1,9 @@
 //! `reply::delay_resp` on arbitrary frames: never panics, and every reply it builds is a valid
-//! Delay_Resp frame (parses, correct type, UDP checksum valid).
+//! Delay_Resp frame (parses, correct type, UDP checksum valid). `knobs[5]` (see
+//! `common::auth_knob`) makes the ports require authentication with a fixed key and, for half
+//! of those inputs, signs the fuzzed frame first: replies then carry an AUTHENTICATION TLV
+//! that must verify (IEEE 1588-2019 16.14), and the whole engine (`FastPath::decide`) is
+//! driven through verification, replay check and signing.
 #![no_main]
 
 #[path = "common.rs"]
@@ -11,12 +15,14 @@ use xptp_datapath::wire::MessageType;
 
 fuzz_target!(|data: &[u8]| {
     let input = common::Input::new(data);
-    let cfg = common::config(input.knobs[0]);
+    let auth_knob = input.knobs[5];
+    let cfg = common::config_with_auth(input.knobs[0], auth_knob);
     let port = u16::from(input.knobs[1] & 3);
+    let pa = cfg.ports[usize::from(port)].auth;
     let ts = (input.knobs[2] != 0).then(|| input.u64() >> 8);
     let mut out = [0u8; 2048];
     if let Ok(len) = reply::delay_resp(input.frame, port, ts, &cfg, &mut out) {
-        common::check_emitted(&out[..len], MessageType::DelayResp);
+        common::check_signed(&out[..len], MessageType::DelayResp, pa.as_ref());
     }
     // A short output buffer is an error, not a panic.
     let _ = reply::delay_resp(
@@ -26,4 +32,6 @@ fuzz_target!(|data: &[u8]| {
         &cfg,
         &mut out[..usize::from(input.knobs[3])],
     );
+    let now = 1_700_000_000_000_000_000 ^ (input.u64() & 0xffff_ffff);
+    common::drive_engine(input.frame, input.knobs[0], auth_knob, port, now);
 });

@@ -6,13 +6,17 @@
 //! Each target gets a few frames per (capture, messageType, flags) so the corpus stays small
 //! (well under 1 MB) while covering every message kind and transport the captures hold. The
 //! input layouts follow the targets: the fast-path targets take 8 parameter octets first, the
-//! sequence targets (`fastpath_tc`, `ptp_instance`) take `[op, len, bytes...]` records.
+//! sequence targets (`fastpath_tc`, `ptp_instance`) take `[op, len, bytes...]` records. The
+//! first Delay_Req / Pdelay_Req of each (capture, flags) also seeds the authenticated path
+//! (IEEE 1588-2019 16.14) of `fastpath_delay_resp` / `fastpath_pdelay`: `...-auth-sign` and
+//! `...-auth-signed`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use xptp_datapath::wire::auth::KeyRef;
 use xptp_datapath::wire::frame;
-use xptp_datapath::wire::Message;
+use xptp_datapath::wire::{Message, MessageType};
 
 use crate::fixtures::{capture_path, read_capture, PTP4L_FIXTURES};
 use crate::Result;
@@ -63,7 +67,14 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
             let mut fp = vec![0, 0, 1, 0, 0, 0, 0, 0x17];
             fp.extend_from_slice(data);
             out.push(("fastpath_delay_resp", stem.clone(), fp.clone()));
-            out.push(("fastpath_pdelay", stem, fp));
+            out.push(("fastpath_pdelay", stem.clone(), fp));
+            if *n == 1 {
+                if let Some(target) = auth_target(m.message_type()) {
+                    for seed in ["auth-sign", "auth-signed"] {
+                        out.push((target, format!("{stem}-{seed}"), auth_seed(seed, data)));
+                    }
+                }
+            }
         }
         let tc_mode = if name.contains("p2p") { 4 } else { 2 };
         let mut tc = vec![tc_mode, 0, 0, 0, 0, 0, 0, 0];
@@ -83,6 +94,46 @@ pub fn seeds() -> Result<Vec<(&'static str, String, Vec<u8>)>> {
             .to_vec(),
     ));
     Ok(out)
+}
+
+/// The fixed association of the fast-path targets' authenticated ports
+/// (`fuzz/fuzz_targets/common.rs`: AUTH_SPP, AUTH_KEY_ID, AUTH_SECRET, `auth_knob`).
+const AUTH_SPP: u8 = 1;
+const AUTH_KEY_ID: u32 = 7;
+const AUTH_SECRET: &[u8] = b"xptp-fuzz-pre-shared-key";
+/// `auth_knob` bits: ON (the ports require authentication), SIGN (the target signs first).
+const AUTH_ON: u8 = 0x01;
+const AUTH_SIGN: u8 = 0x02;
+
+/// The target whose authenticated engine path answers `mtype` requests.
+fn auth_target(mtype: MessageType) -> Option<&'static str> {
+    match mtype {
+        MessageType::DelayReq => Some("fastpath_delay_resp"),
+        MessageType::PdelayReq => Some("fastpath_pdelay"),
+        _ => None,
+    }
+}
+
+/// The input of authentication seed `seed` for a request frame: `auth-sign` (the frame as
+/// captured; the target signs it before deciding) or `auth-signed` (signed here with the
+/// targets' key, verified as it comes). Parameters (port 0, ingress timestamp, the auth
+/// knob in octet 5) then the frame.
+fn auth_seed(seed: &str, data: &[u8]) -> Vec<u8> {
+    let key = KeyRef {
+        key_id: AUTH_KEY_ID,
+        icv_len: 32,
+        secret: AUTH_SECRET,
+    };
+    let (knob, frame) = match seed {
+        "auth-sign" => (AUTH_ON | AUTH_SIGN, data.to_vec()),
+        _ => (
+            AUTH_ON,
+            frame::signed(data, AUTH_SPP, key, false).unwrap_or_else(|| data.to_vec()),
+        ),
+    };
+    let mut fp = vec![0, 0, 1, 0, 0, knob, 0, 0x17];
+    fp.extend_from_slice(&frame);
+    fp
 }
 
 /// Writes every seed under `fuzz/corpus/<target>/`, replacing older `seed-*` files.

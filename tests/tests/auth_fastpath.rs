@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use hostile::{build, delay_req, status_of, Carriage, Packet};
 use support::in_netns;
 use xptp_control::status::Status;
-use xptp_datapath::wire::auth::{self, KeyRef};
+use xptp_datapath::wire::auth::KeyRef;
 use xptp_datapath::wire::frame;
 use xptp_datapath::wire::{ClockIdentity, Message, MessageType, PortIdentity};
 use xptp_tests::golden::xptp_binary;
@@ -64,24 +64,17 @@ fn delay_resp_sent(s: &Status) -> u64 {
 
 /// `frame_bytes` (an L2 Delay_Req from [`build`]) with its message signed with `secret`.
 fn signed(frame_bytes: &[u8], secret: &[u8]) -> Vec<u8> {
-    signed_as(frame_bytes, MessageType::DelayReq, secret)
+    signed_as(frame_bytes, secret)
 }
 
-/// `frame_bytes` (an L2 frame of a `mtype` message) with its message signed with `secret`.
-fn signed_as(frame_bytes: &[u8], mtype: MessageType, secret: &[u8]) -> Vec<u8> {
-    let f = frame::parse(frame_bytes).unwrap();
-    let m = f.payload(frame_bytes);
-    let len = usize::from(u16::from_be_bytes([m[2], m[3]]));
-    let mut msg = m[..len].to_vec();
+/// `frame_bytes` (an L2 frame) with its message signed with `secret` (SPP 1, keyID 1).
+fn signed_as(frame_bytes: &[u8], secret: &[u8]) -> Vec<u8> {
     let key = KeyRef {
         key_id: 1,
         icv_len: 32,
         secret,
     };
-    msg.resize(len + auth::tlv_len(32), 0);
-    let n = auth::append_signed(&mut msg, len, 1, key, false).unwrap();
-    msg.truncate(n);
-    hostile::build_raw(Carriage::L2, mtype, &msg)
+    frame::signed(frame_bytes, 1, key, false).unwrap()
 }
 
 /// A master in `mns` and a slave in `sns` sharing the key of [`SA_FILE`], with
@@ -294,7 +287,7 @@ fn signed_fast_path_pdelay_replies() {
     // A wrong-key Pdelay_Req from the slave's namespace: not answered, counted.
     let intruder = PortIdentity::new(ClockIdentity([0xdd, 0, 0, 0, 0, 0, 0, 1]), 1);
     let plain = build(Carriage::L2, &hostile::pdelay_req(intruder, 1));
-    let forged = signed_as(&plain, MessageType::PdelayReq, WRONG_SECRET);
+    let forged = signed_as(&plain, WRONG_SECRET);
     let (sname, ifname) = (s.ns.name().to_owned(), s.ifname.clone());
     in_netns(&sname, move || assert!(Packet::open(&ifname).send(&forged)));
     std::thread::sleep(Duration::from_millis(300));
@@ -302,6 +295,109 @@ fn signed_fast_path_pdelay_replies() {
     assert_eq!(
         fast_path_drops(&after, "auth_bad_icv") - fast_path_drops(&ms, "auth_bad_icv"),
         1
+    );
+    assert!(master.is_running() && slave.is_running());
+}
+
+const SA_FILE_B: &str = "[security_association]\nspp 1\nseqid_window 3\n\
+                         1 SHA256 ASCII:xptp-lab-rotated-secret-B-987654\n";
+const OLD_SECRET: &[u8] = b"xptp-lab-shared-secret-0123456789";
+
+fn rejected_by_control(s: &Status, reason: &str) -> u64 {
+    s.ports.iter().filter_map(|p| p.rejected.get(reason)).sum()
+}
+
+/// Key rotation without a restart: a broken sa_file is refused on SIGHUP (file and line
+/// logged, old key kept, counted); then the file holds a new secret under the same keyID
+/// and both ends get SIGHUP: the slave stays SLAVE, the master's fast path answers with the
+/// new key, and a Delay_Req signed with the old key is dropped and counted.
+#[test]
+fn keys_rotate_on_sighup() {
+    use rustix::process::Signal;
+    if !require_root() {
+        return;
+    }
+    let bin = xptp_binary().expect("build the xptp binary: cargo build -p xptp-control --bin xptp");
+    let lab = Lab::pair("authk").expect("build lab");
+    let (m, s) = (lab.node(0), lab.node(1));
+    let (dir, mut master, mut slave) = keyed_pair(&bin, &m.ns, &s.ns, "E2E");
+    let sa = dir.path().join("sa.conf");
+
+    // A file with a bad key line: refused, the keys in force stay.
+    std::fs::write(&sa, "[security_association]\nspp 1\n1 SHA256 HEX:abc\n").unwrap();
+    slave.signal(Signal::HUP);
+    let line = slave
+        .wait_for_line("the file is refused", Duration::from_secs(5))
+        .unwrap();
+    println!("refused: {line}");
+    assert!(
+        line.contains(&format!("sa_file {} line 3", sa.display())),
+        "{line}"
+    );
+    std::thread::sleep(Duration::from_millis(1_200));
+    let st = status_of(&slave);
+    assert_eq!(st.control.get("sa_file_reloads_failed"), Some(&1));
+    assert_eq!(st.ports[0].state, "SLAVE", "a refused file changes nothing");
+    assert!(
+        st.alarms.iter().any(|a| a.contains("refused")),
+        "{:?}",
+        st.alarms
+    );
+
+    // Key B under the same keyID, SIGHUP to both.
+    std::fs::write(&sa, SA_FILE_B).unwrap();
+    let (m0, s0) = (status_of(&master), status_of(&slave));
+    let t0 = Instant::now();
+    master.signal(Signal::HUP);
+    slave.signal(Signal::HUP);
+    for x in [&mut master, &mut slave] {
+        x.wait_for_line("spp 1: key id 1 has a new key", Duration::from_secs(5))
+            .unwrap();
+    }
+    let applied = t0.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
+    let (m1, s1) = (status_of(&master), status_of(&slave));
+    let answered = delay_resp_sent(&m1) - delay_resp_sent(&m0);
+    let lost_at_slave =
+        rejected_by_control(&s1, "auth_bad_icv") - rejected_by_control(&s0, "auth_bad_icv");
+    let lost_at_master = rejected_by_control(&m1, "auth_bad_icv")
+        - rejected_by_control(&m0, "auth_bad_icv")
+        + fast_path_drops(&m1, "auth_bad_icv")
+        - fast_path_drops(&m0, "auth_bad_icv");
+    println!(
+        "rotation: both logged the new key {} ms after the SIGHUPs; frames lost to the switch: \
+         slave {lost_at_slave}, master {lost_at_master}; in the 3 s after: slave {}, offset {:?} ns, \
+         master fast path answered {answered} Delay_Req",
+        applied.as_millis(),
+        s1.ports[0].state,
+        s1.clock.offset_from_master_ns,
+    );
+    assert_eq!(s1.ports[0].state, "SLAVE", "the slave lost its master");
+    assert!(answered >= 6, "Delay_Req not answered with the new key");
+    assert!(
+        lost_at_slave + lost_at_master <= 10,
+        "more than the frames in flight at the switch were lost"
+    );
+    for x in [&m1, &s1] {
+        assert_eq!(x.control.get("sa_file_reloads_ok"), Some(&1));
+    }
+    assert!(
+        !s1.alarms.iter().any(|a| a.contains("refused")),
+        "{:?}",
+        s1.alarms
+    );
+
+    // A Delay_Req signed with the old key after the reload: not answered, counted.
+    let intruder = PortIdentity::new(ClockIdentity([0xee, 0, 0, 0, 0, 0, 0, 1]), 1);
+    let stale = signed(&build(Carriage::L2, &delay_req(intruder, 1)), OLD_SECRET);
+    let (sname, ifname) = (s.ns.name().to_owned(), s.ifname.clone());
+    in_netns(&sname, move || assert!(Packet::open(&ifname).send(&stale)));
+    std::thread::sleep(Duration::from_millis(1_200));
+    let m2 = status_of(&master);
+    assert_eq!(
+        fast_path_drops(&m2, "auth_bad_icv") - fast_path_drops(&m1, "auth_bad_icv"),
+        1,
+        "the old key's Delay_Req was not dropped as auth_bad_icv"
     );
     assert!(master.is_running() && slave.is_running());
 }

@@ -64,7 +64,7 @@ enum Command {
     },
     /// Run the PTP daemon (ptp4l's options: -f FILE -i IFACE -2 -4 -6 -E -P -S -H -s -m -q
     /// -l N) on the XDP/AF_XDP datapath until SIGINT/SIGTERM (root or CAP_BPF, CAP_NET_ADMIN,
-    /// CAP_NET_RAW).
+    /// CAP_NET_RAW); SIGHUP re-reads the sa_file (key rotation).
     Run(Box<xptp_control::daemon::RunArgs>),
     /// Ask the running daemon for its state: clock, grandmaster, offset, servo, ports,
     /// counters, datapath mode (a `show ptp`-style table, or JSON).
@@ -208,7 +208,11 @@ fn main() -> anyhow::Result<()> {
                 signal_hook::flag::register(sig, stop.clone())
                     .context("installing the SIGINT/SIGTERM handler")?;
             }
-            if let Err(e) = xptp_control::daemon::run(&args, &stop) {
+            // SIGHUP: re-read the sa_file (key rotation), instead of the default exit.
+            let reload = Arc::new(AtomicBool::new(false));
+            signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone())
+                .context("installing the SIGHUP handler")?;
+            if let Err(e) = xptp_control::daemon::run(&args, &stop, &reload) {
                 eprintln!("xptp run: {e}");
                 std::process::exit(e.exit_code());
             }

@@ -22,6 +22,7 @@ use super::faults::{FaultAction, FaultMonitor};
 use super::management::{
     is_management, port_stats, timestamping, InstanceView, NetworkManagementCounters,
 };
+use super::sa_reload::{self, PendingUpdates, ReloadCounters};
 use super::setup::{Mode, Plan};
 use super::snapshot::{Observer, Sources};
 use super::transport::{self, PortNet, RxReject};
@@ -78,6 +79,8 @@ pub struct ShellCounters {
     pub control_stalls: u64,
     /// The longest of those gaps (ms).
     pub control_stall_max_ms: u64,
+    /// SIGHUP: re-read sa_files applied, and refused (see [`super::sa_reload`]).
+    pub sa_reload: ReloadCounters,
 }
 
 /// What a run ended with.
@@ -130,11 +133,13 @@ fn start_ops(ops: &OpsOptions, hub: &Arc<StatusHub>) -> Result<OpsServers, Daemo
     })
 }
 
-/// Runs the plan until `stop` is set; tears the datapath down before returning.
+/// Runs the plan until `stop` is set; re-reads the sa_file whenever `reload` is set
+/// (SIGHUP); tears the datapath down before returning.
 pub fn run(
     plan: Plan,
     args: &RunArgs,
     stop: &AtomicBool,
+    reload: &AtomicBool,
     ops: &OpsOptions,
 ) -> Result<RunReport, DaemonError> {
     let Plan {
@@ -175,6 +180,7 @@ pub fn run(
                 },
                 observer,
                 stop,
+                reload,
             );
             drop(servers);
             drop(phc2sys);
@@ -227,6 +233,10 @@ pub fn run(
             }
             // Acquire: pairs with the signal handler's store.
             while !stop.load(Ordering::Acquire) && c.fatal.is_none() {
+                // AcqRel: pairs with the signal handler's store; clears the request.
+                if reload.swap(false, Ordering::AcqRel) {
+                    c.reload_sa_file();
+                }
                 c.pass();
             }
             drop(servers);
@@ -255,8 +265,13 @@ fn run_transparent(
     show: &TcShow<'_>,
     mut observer: Observer,
     stop: &AtomicBool,
+    reload: &AtomicBool,
 ) {
     let cfg = show.cfg;
+    let mut shell = ShellCounters::default();
+    let mut auth_updates = PendingUpdates::default();
+    // The associations in force (the fast path's copy; a TC has no instance).
+    let mut security = cfg.security.clone();
     tracing::info!(
         "xptp run: {} on {} (fast path forwarding on the worker core)",
         cfg.clock_type.as_linuxptp(),
@@ -281,6 +296,14 @@ fn run_transparent(
             10
         }));
         while observer.drain_events(running.handles()) {}
+        // AcqRel: pairs with the signal handler's store; clears the request.
+        if reload.swap(false, Ordering::AcqRel) {
+            if let Some(db) = sa_reload::reread(cfg, security.as_deref(), &mut shell.sa_reload) {
+                auth_updates.replace(sa_reload::fast_path_updates(cfg, &db));
+                security = Some(db);
+            }
+        }
+        auth_updates.flush(|_, u| running.handles().updates.push(*u));
         // Bounded like the instance's loop: a GET behind a SET sees it applied.
         for _ in 0..16 {
             let counters = &running.handles().counters;
@@ -308,7 +331,7 @@ fn run_transparent(
                 inst: None,
                 freq_ppb: 0.0,
                 timestamp_detail: show.timestamp_source,
-                shell: ShellCounters::default(),
+                shell,
                 management: Some(uds.counters()),
                 network_management: Some(&net_mgmt),
                 security: None,
@@ -451,6 +474,8 @@ struct Control {
     phc2sys: Option<super::phc2sys::Phc2SysHandle>,
     /// Gaps between passes of this loop.
     stall: super::stall::StallWatch,
+    /// New keys for the fast path waiting for room on a worker's config lane.
+    auth_updates: PendingUpdates,
 }
 
 impl Control {
@@ -497,6 +522,7 @@ impl Control {
             fatal: None,
             phc2sys: None,
             stall: super::stall::StallWatch::new(super::stall::STALL_THRESHOLD),
+            auth_updates: PendingUpdates::default(),
         }
     }
 
@@ -520,6 +546,32 @@ impl Control {
     /// Security alarms and rogue masters for status and metrics (see [`super::alarms`]).
     pub fn security_snapshot(&self) -> SecuritySnapshot {
         self.alarms.snapshot(&self.inst, self.now())
+    }
+
+    /// SIGHUP: re-reads the sa_file and, when it is accepted, signs and verifies with the new
+    /// associations in the instance at once and in the fast path as soon as each worker
+    /// drains its config lane (IEEE 1588-2019 16.14). A refused file changes nothing.
+    fn reload_sa_file(&mut self) {
+        let current = self.cfg.security.as_deref();
+        let Some(db) = sa_reload::reread(&self.cfg, current, &mut self.shell.sa_reload) else {
+            return;
+        };
+        self.inst.set_security(db.clone());
+        self.auth_updates
+            .replace(sa_reload::fast_path_updates(&self.cfg, &db));
+        self.cfg.security = Some(db);
+        self.push_auth_updates();
+    }
+
+    /// Hands waiting key updates to the workers (a full lane: retried next pass).
+    fn push_auth_updates(&mut self) {
+        let (dps, port_dp) = (&self.dps, &self.port_dp);
+        self.auth_updates.flush(|idx, u| {
+            port_dp
+                .get(idx)
+                .and_then(|&g| dps.get(g))
+                .is_none_or(|dp| dp.handles().updates.push(*u))
+        });
     }
 
     /// Link and heartbeat faults: FAULT_DETECTED / FAULT_CLEARED into the core, or the end
@@ -592,6 +644,9 @@ impl Control {
             tracing::warn!("clock upkeep: {e}");
         }
         self.refresh_timescale();
+        if !self.auth_updates.is_empty() {
+            self.push_auth_updates();
+        }
         if self.observer.due() {
             self.publish_status();
         }

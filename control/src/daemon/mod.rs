@@ -1,14 +1,16 @@
 //! `xptp run`: the appliance. It reads a ptp4l-style configuration, checks the host, stands
 //! the datapath up (XDP steering, one AF_XDP socket per port, pinned workers running the fast
 //! path) and drives the sans-IO [`PtpInstance`](crate::ptp::PtpInstance) from a control loop
-//! until SIGINT/SIGTERM, then tears everything down and logs the final counters.
+//! until SIGINT/SIGTERM, then tears everything down and logs the final counters. SIGHUP
+//! re-reads the `sa_file` and rotates the keys in place ([`sa_reload`]).
 //!
 //! Modules: [`setup`] (configuration, preflight checks, datapath, instance), [`control`] (the
 //! non-blocking control loop), [`transport`] (framing per `network_transport`), [`clock`]
 //! (timescale conversion and the disciplined clock), [`logging`] (ptp4l's `-m -q -l`),
 //! [`snapshot`] (what `xptp status` and `--metrics` show, published about once a second),
 //! [`alarms`] (security alarms and rogue masters for logs and status), [`faults`] (link
-//! state and the datapath heartbeat), [`privilege`] (capabilities dropped after setup).
+//! state and the datapath heartbeat), [`privilege`] (capabilities dropped after setup),
+//! [`sa_reload`] (SIGHUP: the sa_file re-read and the new keys sent to the fast path).
 //!
 //! Exit status of `xptp run`: 0 after SIGINT/SIGTERM, 1 when start-up fails,
 //! [`EXIT_DATAPATH_FAILED`] (3) when a datapath worker died or stayed stalled (the daemon
@@ -27,6 +29,7 @@ pub mod logging;
 pub mod management;
 pub mod phc2sys;
 pub mod privilege;
+pub mod sa_reload;
 pub mod setup;
 pub mod snapshot;
 pub mod stall;
@@ -373,8 +376,13 @@ impl DaemonError {
     }
 }
 
-/// Runs the daemon until `stop` is set (the binary sets it on SIGINT/SIGTERM).
-pub fn run(args: &RunArgs, stop: &AtomicBool) -> Result<RunReport, DaemonError> {
+/// Runs the daemon until `stop` is set (the binary sets it on SIGINT/SIGTERM); each time
+/// `reload` is set (SIGHUP) the loop clears it and re-reads the `sa_file`.
+pub fn run(
+    args: &RunArgs,
+    stop: &AtomicBool,
+    reload: &AtomicBool,
+) -> Result<RunReport, DaemonError> {
     let cfg = setup::load_config(args)?;
     logging::init(&cfg.log);
     for w in &cfg.warnings {
@@ -389,6 +397,7 @@ pub fn run(args: &RunArgs, stop: &AtomicBool) -> Result<RunReport, DaemonError> 
             plan,
             args,
             stop,
+            reload,
             &control::OpsOptions {
                 status_path,
                 metrics: args.metrics,

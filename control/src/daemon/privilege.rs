@@ -9,6 +9,7 @@
 //! | XDP counters (BPF map lookups by fd), bpf_link close at exit | none |
 //! | rtnetlink link notifications, SIOCGIFFLAGS | none |
 //! | management sockets (already bound), replies to pmc | none |
+//! | SIGHUP: re-reading the `sa_file` | none (uid 0 reads a root-owned file by its owner bits) |
 //! | PHC: clock_adjtime on the open /dev/ptpN | none (the descriptor was opened for writing) |
 //! | virtual clock: clock_gettime | none |
 //! | `clock_source system`: clock_adjtime(CLOCK_REALTIME) | CAP_SYS_TIME |

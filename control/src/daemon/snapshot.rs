@@ -641,6 +641,8 @@ impl Observer {
             ("fastpath_update_dropped", sh.fastpath_update_dropped),
             ("control_stalls", sh.control_stalls),
             ("control_stall_max_ms", sh.control_stall_max_ms),
+            ("sa_file_reloads_ok", sh.sa_reload.ok),
+            ("sa_file_reloads_failed", sh.sa_reload.failed),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -656,6 +658,13 @@ impl Observer {
         }
         if let Some(n) = src.network_management {
             control.extend(n.named());
+        }
+        if sh.sa_reload.last_refused {
+            alarms.push(format!(
+                "the sa_file re-read on SIGHUP was refused ({} of {} reloads); the keys loaded before are in force (see the log for the line and the fix)",
+                sh.sa_reload.failed,
+                sh.sa_reload.failed + sh.sa_reload.ok
+            ));
         }
         if sh.clock_errors > 0 {
             alarms.push(format!(

@@ -456,6 +456,22 @@ impl PtpInstance {
         &self.cfg
     }
 
+    /// Replaces the security association database (a re-read `sa_file`, see
+    /// [`crate::security::reload`]): each port with an `spp` signs and verifies with its
+    /// association in `db` from now on (IEEE 1588-2019 16.14). The ports' replay windows are
+    /// kept: they follow senders, not keys (P.2.2).
+    pub fn set_security(&mut self, db: Arc<SecurityAssociations>) {
+        for p in &mut self.ports {
+            p.sa = p
+                .bmca
+                .config
+                .security
+                .spp
+                .and_then(|spp| db.get(spp).cloned());
+        }
+        self.cfg.security = Some(db);
+    }
+
     /// The next alarm (rogue master, grandmaster change, time jump) for the shell to log and
     /// export; drain after every `handle_*` call. At most 256 wait; older
     /// ones are dropped and counted in [`InstanceCounters::alarms_dropped`].

@@ -5,6 +5,8 @@
 //! - [`auth`]: the AUTHENTICATION TLV (IEEE 1588-2019 16.14) with immediate security
 //!   processing: signing outgoing messages and verifying received ones.
 //! - [`replay`]: sequenceId anti-replay windows per sender and message type.
+//! - [`reload`]: whether a re-read sa_file (SIGHUP) may replace the keys in force, and what
+//!   changed.
 //! - [`rogue`]: the grandmaster-block records (who tried to lead where) and the alarms the
 //!   instance raises (rogue master, grandmaster change, time jump).
 //!
@@ -13,6 +15,7 @@
 //! clock, a socket or a file except [`sa_file::SecurityAssociations::load`].
 
 pub mod auth;
+pub mod reload;
 pub mod replay;
 pub mod rogue;
 pub mod sa_file;

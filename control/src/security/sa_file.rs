@@ -242,6 +242,12 @@ impl SecurityAssociations {
 
     /// Parses sa_file text; all bad lines are reported together.
     pub fn parse(text: &str) -> Result<Self, SaFileError> {
+        Self::parse_located(text).map(|(db, _)| db)
+    }
+
+    /// Like [`Self::parse`], also returning the 1-based line of each association's `spp`
+    /// line, in the order of `associations` (for messages that point into the file).
+    pub fn parse_located(text: &str) -> Result<(Self, Vec<usize>), SaFileError> {
         let mut p = Parser::default();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -256,9 +262,8 @@ impl SecurityAssociations {
             }
         }
         if p.errors.is_empty() {
-            Ok(SecurityAssociations {
-                associations: p.done.into_iter().map(|(_, sa, _)| sa).collect(),
-            })
+            let (lines, associations) = p.done.into_iter().map(|(l, sa, _)| (l, sa)).unzip();
+            Ok((SecurityAssociations { associations }, lines))
         } else {
             Err(SaFileError::Invalid(p.errors))
         }

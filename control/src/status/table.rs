@@ -263,6 +263,17 @@ pub fn render(s: &Status) -> String {
         out.push_str(&columns(&rows));
     }
     security(&mut out, &s.security);
+    let reload = |k| s.control.get(k).copied().unwrap_or(0);
+    let (ok, failed) = (
+        reload("sa_file_reloads_ok"),
+        reload("sa_file_reloads_failed"),
+    );
+    if ok + failed > 0 {
+        let _ = writeln!(
+            out,
+            "\nsa_file reloads (SIGHUP): {ok} applied, {failed} refused"
+        );
+    }
     out.push('\n');
     if s.alarms.is_empty() {
         out.push_str("Alarms: none\n");

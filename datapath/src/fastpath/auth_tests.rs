@@ -39,18 +39,8 @@ fn hmac(secret: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 /// `frame` (built by `frame::build`) with its message signed by (`spp`, `k`).
-fn signed(t: &Transport, frame_bytes: &[u8], spp: u8, k: KeyRef<'_>) -> Vec<u8> {
-    let f = frame::parse(frame_bytes).unwrap();
-    let m = f.payload(frame_bytes);
-    let len = usize::from(u16::from_be_bytes([m[2], m[3]]));
-    let mut msg = m[..len].to_vec();
-    msg.resize(len + auth::tlv_len(k.icv_len), 0);
-    let n = auth::append_signed(&mut msg, len, spp, k, false).unwrap();
-    msg.truncate(n);
-    let mut out = Vec::new();
-    t.emit(&msg, &mut out).unwrap();
-    out.resize(out.len().max(60), 0);
-    out
+fn signed(frame_bytes: &[u8], spp: u8, k: KeyRef<'_>) -> Vec<u8> {
+    frame::signed(frame_bytes, spp, k, false).unwrap()
 }
 
 #[test]
@@ -160,10 +150,10 @@ fn authenticated_port_answers_signed_requests_only() {
     let (mut fp, h) = FastPath::new(signed_cfg());
     let t = Transport::l2_multicast(PEER_MAC, MessageType::DelayReq);
     let plain = delay_req(&t, 0);
-    let good = signed(&t, &plain, SPP, key().key_ref());
+    let good = signed(&plain, SPP, key().key_ref());
     let wrong_secret = AuthKey::new(KEY_ID, 32, b"not the key");
-    let wrong = signed(&t, &plain, SPP, wrong_secret.key_ref());
-    let unknown = signed(&t, &plain, SPP, AuthKey::new(9, 32, SECRET).key_ref());
+    let wrong = signed(&plain, SPP, wrong_secret.key_ref());
+    let unknown = signed(&plain, SPP, AuthKey::new(9, 32, SECRET).key_ref());
     let drops = |e: FastPathError| h.counters.drops_of(e);
 
     let mut out = Outbox::new(8);
@@ -214,4 +204,70 @@ fn authenticated_port_answers_signed_requests_only() {
     );
     assert_eq!(fp.decide(&wrong, &info(0, T_IN), &mut out), Decision::Drop);
     assert_eq!(h.counters.drops_of(FastPathError::AuthBadIcv), 1);
+}
+
+/// `frame_bytes` (an L2 frame) with sequenceId `seq`.
+fn with_seq(frame_bytes: &[u8], seq: u16) -> Vec<u8> {
+    let mut f = frame_bytes.to_vec();
+    f[14 + 30..14 + 32].copy_from_slice(&seq.to_be_bytes());
+    f
+}
+
+/// Key rotation (what control sends after a SIGHUP re-read of the sa_file): a
+/// `ConfigUpdate::Auth` with a new secret under the same keyID. Afterwards the old key is
+/// refused (auth_bad_icv), the new one is answered and signs the reply, and the requester's
+/// replay slot survived the switch (IEEE 1588-2019 16.14, P.2.2).
+#[test]
+fn rotated_key_applies_between_batches_and_keeps_replay_state() {
+    use super::config::ConfigUpdate;
+    const NEW: &[u8] = b"the-rotated-secret-for-keyid-two";
+    let (mut fp, h) = FastPath::new(signed_cfg());
+    let t = Transport::l2_multicast(PEER_MAC, MessageType::DelayReq);
+    let plain = delay_req(&t, 0);
+    let new_key = AuthKey::new(KEY_ID, 32, NEW);
+    let by = |k: &AuthKey, seq| signed(&with_seq(&plain, seq), SPP, k.key_ref());
+    let mut out = Outbox::new(8);
+    assert_eq!(
+        fp.decide(&by(&key(), 0x1234), &info(0, T_IN), &mut out),
+        Decision::Handled
+    );
+    let tok = out.items()[0].token;
+    fp.tx_done(0, tok, sent(T_IN + 1_000), &mut out);
+    out.clear();
+
+    assert!(h.updates.push(ConfigUpdate::Auth {
+        port: 0,
+        auth: Some(PortAuth::new(SPP, KEY_ID, &[new_key])),
+    }));
+    fp.tick(T_IN + 2_000, &mut out);
+    let drops = |e: FastPathError| h.counters.drops_of(e);
+    assert_eq!(
+        fp.decide(&by(&key(), 0x1235), &info(0, T_IN + 3_000), &mut out),
+        Decision::Drop,
+        "the old key after the rotation"
+    );
+    assert_eq!(drops(FastPathError::AuthBadIcv), 1);
+    assert_eq!(
+        fp.decide(&by(&new_key, 0x1234), &info(0, T_IN + 4_000), &mut out),
+        Decision::Drop,
+        "the last accepted sequenceId, re-signed with the new key"
+    );
+    assert_eq!(drops(FastPathError::AuthReplay), 1);
+    assert_eq!(
+        fp.decide(&by(&new_key, 0x1235), &info(0, T_IN + 5_000), &mut out),
+        Decision::Handled
+    );
+    let reply = out.items()[0].frame.as_slice().to_vec();
+    let f = frame::parse(&reply).unwrap();
+    assert_eq!(
+        auth::verify(
+            f.payload(&reply),
+            MessageType::DelayResp,
+            SPP,
+            |_| Some(new_key.key_ref()),
+            false
+        ),
+        Ok(KEY_ID),
+        "the reply is signed with the new key"
+    );
 }

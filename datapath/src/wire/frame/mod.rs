@@ -705,3 +705,22 @@ impl FrameRepr {
 pub fn build(transport: &Transport, message: &MessageRepr) -> Result<Vec<u8>, WireError> {
     FrameRepr::new(*transport, message.clone()).emit()
 }
+
+/// The frame `buf` with its message (up to messageLength; later octets dropped) signed with
+/// an AUTHENTICATION TLV of `key` under `spp` (IEEE 1588-2019 16.14, see
+/// [`super::auth::append_signed`]), re-framed on the same transport and padded to 60 octets.
+/// `None` when the frame or the message header does not parse far enough. Allocates: for
+/// tests, tools and fuzzing, not the fast path.
+pub fn signed(buf: &[u8], spp: u8, key: super::auth::KeyRef<'_>, mutable: bool) -> Option<Vec<u8>> {
+    let f = parse(buf).ok()?;
+    let payload = f.payload(buf);
+    let len = usize::from(u16_at(payload, hfield::LENGTH.start));
+    let mut msg = payload.get(..len)?.to_vec();
+    msg.resize(len + super::auth::tlv_len(key.icv_len), 0);
+    let n = super::auth::append_signed(&mut msg, len, spp, key, mutable).ok()?;
+    msg.truncate(n);
+    let mut out = Vec::new();
+    f.transport.emit(&msg, &mut out).ok()?;
+    out.resize(out.len().max(ETH_MIN_LEN), 0);
+    Some(out)
+}
