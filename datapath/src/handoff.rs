@@ -257,9 +257,12 @@ impl<T> Lane<T> {
     pub fn push(&self, item: T) -> bool {
         match self.q.push(item) {
             Ok(()) => {
-                // Release: pairs with the Acquire load in `pop`; a consumer that sees this
-                // count finds the item's slot fully written.
-                self.pushed.fetch_add(1, Ordering::Release);
+                // SeqCst (Release would do for `pop`): a consumer that sees this count finds
+                // the item's slot fully written; SeqCst also orders it before the producer's
+                // SeqCst load in `Doorbell::ring`, against the worker's SeqCst store in
+                // `going_to_sleep` and its `is_empty` re-check (the store/load pattern needs
+                // SeqCst on both sides). On x86 the RMW is a full barrier either way.
+                self.pushed.fetch_add(1, Ordering::SeqCst);
                 true
             }
             Err(_) => {
@@ -304,8 +307,8 @@ impl<T> Lane<T> {
 
     /// Items waiting now (whose push has completed).
     pub fn len(&self) -> usize {
-        // Relaxed/Acquire: as in `pop`.
-        let pushed = self.pushed.load(Ordering::Acquire);
+        // SeqCst: see `push` (the worker's sleep re-check); `taken` is only compared.
+        let pushed = self.pushed.load(Ordering::SeqCst);
         pushed.saturating_sub(self.taken.load(Ordering::Relaxed)) as usize
     }
 
