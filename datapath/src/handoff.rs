@@ -234,7 +234,7 @@ impl<T> fmt::Debug for Lane<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lane")
             .field("capacity", &self.q.capacity())
-            .field("len", &self.q.len())
+            .field("len", &self.len())
             .field("pushed", &self.pushed())
             .field("dropped", &self.dropped())
             .finish()
