@@ -428,23 +428,26 @@ mod tests {
             shared: Arc::clone(&shared),
         };
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stop2 = Arc::clone(&stop);
+        let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (stop2, reads2) = (Arc::clone(&stop), Arc::clone(&reads));
         let t = std::thread::spawn(move || {
-            let mut n = 0u64;
             while !stop2.load(Ordering::Relaxed) {
                 let v = reader.to_virtual(r);
                 assert!(v == a || v == b, "torn read: {v} not in {{{a}, {b}}}");
-                n += 1;
+                reads2.fetch_add(1, Ordering::Relaxed);
             }
-            n
         });
-        for _ in 0..200_000 {
+        // At least 200 000 rounds, and on until the reader has overlapped a good many of them
+        // (on a busy 2-core machine it may start only after the first rounds are done).
+        let mut rounds = 0u64;
+        while rounds < 200_000 || (reads.load(Ordering::Relaxed) < 100_000 && rounds < 50_000_000) {
             shared.publish(&sb);
             shared.publish(&sa);
+            rounds += 1;
         }
         stop.store(true, Ordering::Relaxed);
-        let n = t.join().unwrap();
-        assert!(n > 0);
+        t.join().unwrap();
+        assert!(reads.load(Ordering::Relaxed) > 0);
     }
 
     #[test]
