@@ -11,7 +11,7 @@
 #ifndef XPTP_COUNTERS_H
 #define XPTP_COUNTERS_H
 
-#define XPTP_CNT_ABI_VERSION 1
+#define XPTP_CNT_ABI_VERSION 2
 
 /* decisions: exactly one per frame */
 #define XPTP_CNT_PASS_NON_PTP 0     /* not PTP: other Ethertype, protocol or UDP port */
@@ -28,6 +28,9 @@
 #define XPTP_CNT_NO_SOCKET 9       /* steered frame fell back to the kernel: no socket on its queue */
 #define XPTP_CNT_HW_TS_MISSING 10  /* hardware-timestamp build: the kfunc gave no RX timestamp */
 
-#define XPTP_CNT_MAX 11
+#define XPTP_CNT_WIRE_STAMPED 11   /* event frame took its veth wire stamp (XPTP_META_F_WIRE) */
+#define XPTP_CNT_WIRE_STALE 12     /* a wire stamp for its key was found but too old or in the future: not used */
+
+#define XPTP_CNT_MAX 13
 
 #endif /* XPTP_COUNTERS_H */

@@ -30,12 +30,13 @@ typedef uint64_t __u64;
 #define XPTP_META_F_UDP4 (1u << 4)      /* PTP over UDP/IPv4 */
 #define XPTP_META_F_UDP6 (1u << 5)      /* PTP over UDP/IPv6 */
 #define XPTP_META_F_EVENT (1u << 6)     /* UDP destination port 319 (event), else 320 (general) */
+#define XPTP_META_F_WIRE (1u << 7)      /* xdp_tai_ns is the peer veth's transmit time (wire stamp) */
 
 struct xptp_meta {
 	__u32 magic;      /* XPTP_META_MAGIC */
 	__u16 version;    /* XPTP_META_VERSION */
 	__u16 flags;      /* XPTP_META_F_* */
-	__u64 xdp_tai_ns; /* CLOCK_TAI at XDP ingress, ns */
+	__u64 xdp_tai_ns; /* CLOCK_TAI at XDP ingress, or at the peer's veth_xmit (F_WIRE), ns */
 	__u64 hw_rx_ns;   /* NIC hardware RX timestamp, ns (bpf_xdp_metadata_rx_timestamp) */
 };
 

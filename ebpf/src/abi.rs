@@ -23,6 +23,9 @@ pub const META_F_UDP4: u16 = 1 << 4;
 pub const META_F_UDP6: u16 = 1 << 5;
 /// `XPTP_META_F_EVENT`: UDP destination port 319.
 pub const META_F_EVENT: u16 = 1 << 6;
+/// `XPTP_META_F_WIRE`: `xdp_tai_ns` is the peer veth's transmit time (a veth wire stamp), not
+/// the XDP-ingress time.
+pub const META_F_WIRE: u16 = 1 << 7;
 
 /// `struct xptp_meta`.
 #[repr(C)]
@@ -88,7 +91,7 @@ impl XptpMeta {
 /// the others annotate frames already counted.
 pub mod cnt {
     /// `XPTP_CNT_ABI_VERSION`.
-    pub const ABI_VERSION: u32 = 1;
+    pub const ABI_VERSION: u32 = 2;
     /// Not PTP (other Ethertype, IP protocol or UDP port): passed to the kernel.
     pub const PASS_NON_PTP: u32 = 0;
     /// Truncated Ethernet/VLAN/IP/UDP/PTP header or invalid IP header: passed.
@@ -111,15 +114,19 @@ pub mod cnt {
     pub const NO_SOCKET: u32 = 9;
     /// Hardware-timestamp build: the kfunc returned no RX timestamp.
     pub const HW_TS_MISSING: u32 = 10;
+    /// Event frame whose ingress time is its veth wire stamp (`META_F_WIRE`).
+    pub const WIRE_STAMPED: u32 = 11;
+    /// A wire stamp with the frame's key was found but was stale: the XDP time was used.
+    pub const WIRE_STALE: u32 = 12;
     /// `XPTP_CNT_MAX`: number of entries in the array.
-    pub const MAX: u32 = 11;
+    pub const MAX: u32 = 13;
 
     const _: () = {
         // Decisions are 0..=6, annotations follow, and MAX closes the list without gaps.
         assert!(PASS_NON_PTP == 0 && PASS_MALFORMED == 1 && PASS_IP_FRAGMENT == 2);
         assert!(PASS_IPV6_EXT == 3 && STEER_L2 == 4 && STEER_UDP4 == 5 && STEER_UDP6 == 6);
         assert!(VLAN == 7 && META_FAILED == 8 && NO_SOCKET == 9 && HW_TS_MISSING == 10);
-        assert!(MAX == 11);
+        assert!(WIRE_STAMPED == 11 && WIRE_STALE == 12 && MAX == 13);
     };
 }
 
@@ -162,6 +169,8 @@ mod tests {
             ("XPTP_CNT_META_FAILED", cnt::META_FAILED),
             ("XPTP_CNT_NO_SOCKET", cnt::NO_SOCKET),
             ("XPTP_CNT_HW_TS_MISSING", cnt::HW_TS_MISSING),
+            ("XPTP_CNT_WIRE_STAMPED", cnt::WIRE_STAMPED),
+            ("XPTP_CNT_WIRE_STALE", cnt::WIRE_STALE),
             ("XPTP_CNT_MAX", cnt::MAX),
         ];
         for (name, v) in pairs {
@@ -177,6 +186,30 @@ mod tests {
             c_define(h, "XPTP_META_VERSION"),
             Some(u64::from(META_VERSION))
         );
+        for (name, v) in [
+            ("XPTP_META_F_TAI_VALID", META_F_TAI_VALID),
+            ("XPTP_META_F_HW_VALID", META_F_HW_VALID),
+            ("XPTP_META_F_VLAN", META_F_VLAN),
+            ("XPTP_META_F_L2", META_F_L2),
+            ("XPTP_META_F_UDP4", META_F_UDP4),
+            ("XPTP_META_F_UDP6", META_F_UDP6),
+            ("XPTP_META_F_EVENT", META_F_EVENT),
+            ("XPTP_META_F_WIRE", META_F_WIRE),
+        ] {
+            let shift = h
+                .lines()
+                .find(|l| l.starts_with(&format!("#define {name} ")))
+                .and_then(|l| l.split("<<").nth(1))
+                .and_then(|r| {
+                    let d: String = r
+                        .trim_start()
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    d.parse::<u32>().ok()
+                });
+            assert_eq!(shift.map(|s| 1u16 << s), Some(v), "{name}");
+        }
     }
 
     #[test]

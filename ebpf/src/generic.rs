@@ -56,7 +56,7 @@ impl XdpObject {
         map_names: &[&str],
     ) -> Result<Self, LoadError> {
         let _ = sys::take_log();
-        let loaded = sys::load_object(elf, obj_name, prog_name, None, map_names).map_err(
+        let loaded = sys::load_object(elf, obj_name, prog_name, &[], None, map_names).map_err(
             |(stage, source)| {
                 let log = sys::take_log();
                 if is_perm(&source) {

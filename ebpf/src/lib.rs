@@ -22,8 +22,10 @@ pub mod generic;
 pub mod loader;
 pub mod preflight;
 mod sys;
+pub mod wire;
 
 pub use loader::{
     ActiveMode, AttachMode, AttachStatus, Build, Counters, LoadError, SteeringProgram,
     TestRunOutput, XdpSteering, MAX_QUEUES,
 };
+pub use wire::WireTable;

@@ -32,6 +32,11 @@ static HWTS_OBJ: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
 const PROG_NAME: &str = "xptp_steer";
 const XSKMAP_NAME: &str = "xsks";
 const COUNTERS_NAME: &str = "xptp_counters";
+/// The BTF tracepoint program (net_dev_start_xmit) that records veth wire stamps (see `xptp.bpf.c`).
+const WIRE_PROG_NAME: &str = "xptp_veth_wire";
+const WIRE_MAP_NAME: &str = "xptp_wire";
+/// Environment switch: `XPTP_VETH_WIRE_STAMPS=0` keeps XDP-ingress times on veth ports.
+pub const WIRE_ENV: &str = "XPTP_VETH_WIRE_STAMPS";
 /// `max_entries` of the XSKMAP in `xptp.bpf.c`: the highest usable RX queue id is one less.
 pub const MAX_QUEUES: u32 = 256;
 
@@ -125,6 +130,12 @@ pub struct AttachStatus {
     pub prog_id: u32,
     /// When the hardware-timestamp build was wanted but not attached: the reason.
     pub hw_ts_fallback: Option<String>,
+    /// veth wire stamps are on: event frames take the peer's `veth_xmit` time as their
+    /// ingress time (`META_F_WIRE`) instead of the later XDP-ingress time.
+    pub wire_stamps: bool,
+    /// On a veth port without wire stamps: why (disabled, or the tracepoint program could not be
+    /// loaded or attached). `None` on other drivers, where they do not apply.
+    pub wire_fallback: Option<String>,
 }
 
 /// Errors of loading and attaching, each naming the cause and the fix.
@@ -288,6 +299,14 @@ impl Counters {
     pub fn hw_ts_missing(&self) -> u64 {
         self.at(cnt::HW_TS_MISSING)
     }
+    /// Event frames whose ingress time is their veth wire stamp.
+    pub fn wire_stamped(&self) -> u64 {
+        self.at(cnt::WIRE_STAMPED)
+    }
+    /// Event frames whose wire stamp was stale (XDP-ingress time used instead).
+    pub fn wire_stale(&self) -> u64 {
+        self.at(cnt::WIRE_STALE)
+    }
     /// All steered frames.
     pub fn steered(&self) -> u64 {
         self.steered_l2() + self.steered_udp4() + self.steered_udp6()
@@ -318,6 +337,10 @@ pub struct TestRunOutput {
 pub struct SteeringProgram {
     build: Build,
     prog: OwnedFd,
+    /// The veth wire stamper (loaded, not yet attached), when asked for.
+    wire_prog: Option<OwnedFd>,
+    /// The wire-stamp table (`xptp_wire`).
+    wire_map: OwnedFd,
     xsks: OwnedFd,
     counters: OwnedFd,
     ncpus: usize,
@@ -332,6 +355,16 @@ impl SteeringProgram {
     /// Loads `build`; the hardware-timestamp build needs the interface index it will be bound
     /// to (`dev_ifindex`), the portable build ignores it.
     pub fn load(build: Build, dev_ifindex: Option<u32>) -> Result<Self, LoadError> {
+        Self::load_with(build, dev_ifindex, false)
+    }
+
+    /// As [`SteeringProgram::load`]; with `veth_wire`, also loads the program on
+    /// the net_dev_start_xmit tracepoint that feeds the wire-stamp table (needs kernel BTF).
+    pub fn load_with(
+        build: Build,
+        dev_ifindex: Option<u32>,
+        veth_wire: bool,
+    ) -> Result<Self, LoadError> {
         let dev_bound = match (build, dev_ifindex) {
             (Build::HwTimestamp, Some(ifx)) => Some((ifx, libbpf_sys::BPF_F_XDP_DEV_BOUND_ONLY)),
             (Build::HwTimestamp, None) => {
@@ -350,8 +383,9 @@ impl SteeringProgram {
             build.object(),
             "xptp",
             PROG_NAME,
+            if veth_wire { &[WIRE_PROG_NAME] } else { &[] },
             dev_bound,
-            &[XSKMAP_NAME, COUNTERS_NAME],
+            &[XSKMAP_NAME, COUNTERS_NAME, WIRE_MAP_NAME],
         )
         .map_err(|(stage, source)| {
             let log = sys::take_log();
@@ -369,7 +403,8 @@ impl SteeringProgram {
             }
         })?;
         let mut maps = loaded.maps.into_iter();
-        let (Some(xsks), Some(counters)) = (maps.next(), maps.next()) else {
+        let (Some(xsks), Some(counters), Some(wire_map)) = (maps.next(), maps.next(), maps.next())
+        else {
             return Err(LoadError::Syscall {
                 op: "finding the program's maps",
                 source: io::Error::from_raw_os_error(libc::ENOENT),
@@ -382,6 +417,8 @@ impl SteeringProgram {
         Ok(SteeringProgram {
             build,
             prog: loaded.prog,
+            wire_prog: loaded.extra.into_iter().next(),
+            wire_map,
             xsks,
             counters,
             ncpus,
@@ -495,7 +532,40 @@ pub struct XdpSteering {
     // Declared after `program`: dropped last would not matter, the link holds its own program
     // reference. Closing this descriptor is what detaches.
     link: OwnedFd,
+    /// The veth wire stamper's tracepoint link, when attached.
+    wire_link: Option<OwnedFd>,
+    /// Read-only view of the wire-stamp table, when the stamper is attached.
+    wire_table: Option<std::sync::Arc<crate::WireTable>>,
     status: AttachStatus,
+}
+
+/// Whether veth wire stamps apply to `ifname` and are wanted: `(applies, wanted)`.
+fn wire_stamps_wanted(ifname: &str) -> (bool, bool) {
+    let veth = sys::if_driver(ifname).as_deref() == Some("veth");
+    let wanted = veth && std::env::var(WIRE_ENV).map_or(true, |v| v.trim() != "0");
+    (veth, wanted)
+}
+
+/// Loads `build`, with the veth wire stamper when `wire` asks for it; when that load fails the
+/// program is loaded without it and the reason lands in `fallback`.
+fn load_program(
+    build: Build,
+    dev_ifindex: Option<u32>,
+    wire: bool,
+    fallback: &mut Option<String>,
+) -> Result<SteeringProgram, LoadError> {
+    if wire {
+        match SteeringProgram::load_with(build, dev_ifindex, true) {
+            Ok(p) => return Ok(p),
+            Err(e) => {
+                *fallback = Some(format!(
+                    "the net_dev_start_xmit tracepoint program did not load ({e}); needs \
+                     kernel BTF (CONFIG_DEBUG_INFO_BTF) and BTF tracepoints (kernel >= 5.5)"
+                ))
+            }
+        }
+    }
+    SteeringProgram::load_with(build, dev_ifindex, false)
 }
 
 impl XdpSteering {
@@ -543,9 +613,11 @@ impl XdpSteering {
             Err(e) => tracing::debug!(ifname, error = %e, "XDP query failed; attaching anyway"),
         }
 
+        let (veth, wire) = wire_stamps_wanted(ifname);
+        let mut wire_fallback = (veth && !wire).then(|| format!("disabled by {WIRE_ENV}=0"));
         let mut hw_ts_fallback = None;
         if want_hw_ts {
-            match Self::try_attach_hw(ifname, ifindex, mode) {
+            match Self::try_attach_hw(ifname, ifindex, mode, wire) {
                 Ok(s) => return Ok(s),
                 Err(reason) => {
                     tracing::warn!(
@@ -557,13 +629,25 @@ impl XdpSteering {
                 }
             }
         }
-        let program = SteeringProgram::load(Build::Portable, None)?;
+        let program = load_program(Build::Portable, None, wire, &mut wire_fallback)?;
         let link = Self::link(&program, ifname, ifindex, mode.flags(), mode)?;
-        let s = Self::finish(program, link, ifname, ifindex, hw_ts_fallback);
+        let s = Self::finish(
+            program,
+            link,
+            ifname,
+            ifindex,
+            hw_ts_fallback,
+            wire_fallback,
+        );
         Ok(s)
     }
 
-    fn try_attach_hw(ifname: &str, ifindex: u32, mode: AttachMode) -> Result<Self, String> {
+    fn try_attach_hw(
+        ifname: &str,
+        ifindex: u32,
+        mode: AttachMode,
+        wire: bool,
+    ) -> Result<Self, String> {
         if mode == AttachMode::Skb {
             return Err("skb (generic) mode was requested; device-bound programs attach in native mode only".into());
         }
@@ -573,7 +657,8 @@ impl XdpSteering {
                 crate::preflight::VMLINUX_BTF
             ));
         }
-        let program = SteeringProgram::load(Build::HwTimestamp, Some(ifindex))
+        let mut wire_fallback = None;
+        let program = load_program(Build::HwTimestamp, Some(ifindex), wire, &mut wire_fallback)
             .map_err(|e| format!("loading device-bound: {e}"))?;
         let link = Self::link(
             &program,
@@ -583,7 +668,14 @@ impl XdpSteering {
             AttachMode::Native,
         )
         .map_err(|e| format!("attaching in native mode: {e}"))?;
-        Ok(Self::finish(program, link, ifname, ifindex, None))
+        Ok(Self::finish(
+            program,
+            link,
+            ifname,
+            ifindex,
+            None,
+            wire_fallback,
+        ))
     }
 
     fn link(
@@ -626,7 +718,35 @@ impl XdpSteering {
         ifname: &str,
         ifindex: u32,
         hw_ts_fallback: Option<String>,
+        mut wire_fallback: Option<String>,
     ) -> Self {
+        let mut wire_link =
+            program
+                .wire_prog
+                .as_ref()
+                .and_then(|p| match sys::tp_btf_attach(p.as_fd()) {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        wire_fallback = Some(format!(
+                            "attaching the net_dev_start_xmit tracepoint program: {e}"
+                        ));
+                        None
+                    }
+                });
+        // TX stamps need the table mapped; without it RX and TX would be taken at different
+        // points, which is worse than neither: detach the stamper then.
+        let wire_table = match wire_link
+            .as_ref()
+            .map(|_| program.wire_map.try_clone().and_then(crate::WireTable::map))
+        {
+            Some(Ok(t)) => Some(std::sync::Arc::new(t)),
+            Some(Err(e)) => {
+                wire_fallback = Some(format!("mapping the wire-stamp table (mmap): {e}"));
+                wire_link = None;
+                None
+            }
+            None => None,
+        };
         let q = sys::xdp_query(ifindex).unwrap_or_default();
         let mode = match u32::from(q.attach_mode) {
             libbpf_sys::XDP_ATTACHED_DRV => ActiveMode::Native,
@@ -641,7 +761,17 @@ impl XdpSteering {
             mode,
             prog_id: q.prog_id,
             hw_ts_fallback,
+            wire_stamps: wire_link.is_some(),
+            wire_fallback,
         };
+        if let Some(why) = &status.wire_fallback {
+            tracing::warn!(
+                ifname,
+                reason = %why,
+                "veth port without wire stamps: event frames are stamped at XDP ingress, a \
+                 variable softirq delay after the peer sent them"
+            );
+        }
         tracing::info!(
             ifname,
             ifindex,
@@ -649,11 +779,14 @@ impl XdpSteering {
             mode = ?status.mode,
             prog_id = status.prog_id,
             hw_ts_fallback = status.hw_ts_fallback.as_deref().unwrap_or("-"),
+            wire_stamps = status.wire_stamps,
             "XDP steering program attached (bpf_link)"
         );
         XdpSteering {
             program,
             link,
+            wire_link,
+            wire_table,
             status,
         }
     }
@@ -686,6 +819,17 @@ impl XdpSteering {
     /// The bpf_link descriptor (closing it detaches).
     pub fn link_fd(&self) -> BorrowedFd<'_> {
         self.link.as_fd()
+    }
+
+    /// The wire-stamp table, for TX stamps taken at the same hook as the RX ones (see
+    /// [`crate::wire`]); `None` when wire stamps are off.
+    pub fn wire_table(&self) -> Option<std::sync::Arc<crate::WireTable>> {
+        self.wire_table.clone()
+    }
+
+    /// The veth wire stamper's tracepoint link, when attached (closing it stops the stamps).
+    pub fn wire_link_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.wire_link.as_ref().map(|l| l.as_fd())
     }
 
     /// Detaches now (same as dropping). The kernel detaches when the last reference to the

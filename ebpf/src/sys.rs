@@ -102,6 +102,8 @@ fn dup_owned(fd: RawFd) -> io::Result<OwnedFd> {
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub prog: OwnedFd,
+    /// The `extra_progs` that were loaded, in the order asked for.
+    pub extra: Vec<OwnedFd>,
     pub maps: Vec<OwnedFd>,
 }
 
@@ -128,13 +130,15 @@ impl std::fmt::Display for LoadStage {
 }
 
 /// Opens an ELF object from memory, optionally binds its program `prog_name` to a device
-/// (`dev_bound` = (ifindex, extra prog flags)), loads it and returns descriptors for the program
-/// and for `map_names`. The libbpf object is closed before returning: the kernel objects live as
-/// long as the returned descriptors.
+/// (`dev_bound` = (ifindex, extra prog flags)), loads it and returns descriptors for the program,
+/// for `extra_progs` and for `map_names`. Programs of the object named in neither are not loaded
+/// (their attach targets need not exist). The libbpf object is closed before returning: the
+/// kernel objects live as long as the returned descriptors.
 pub(crate) fn load_object(
     elf: &[u8],
     obj_name: &str,
     prog_name: &str,
+    extra_progs: &[&str],
     dev_bound: Option<(u32, u32)>,
     map_names: &[&str],
 ) -> Result<Loaded, (LoadStage, io::Error)> {
@@ -162,6 +166,37 @@ pub(crate) fn load_object(
                 io::Error::from_raw_os_error(libc::ENOENT),
             ));
         }
+        // Load only what was asked for.
+        let mut p = std::ptr::null_mut();
+        loop {
+            // SAFETY: `obj` is open; `p` is null or a program of `obj` returned by this call.
+            p = unsafe { bpf::bpf_object__next_program(obj.as_ptr(), p) };
+            if p.is_null() {
+                break;
+            }
+            // SAFETY: `p` is a live program of `obj`; the name is a NUL-terminated string it owns.
+            let name = unsafe { std::ffi::CStr::from_ptr(bpf::bpf_program__name(p)) };
+            let wanted = name.to_bytes() == prog_name.as_bytes()
+                || extra_progs.iter().any(|e| name.to_bytes() == e.as_bytes());
+            // SAFETY: `p` belongs to `obj`, which is open and not yet loaded.
+            let ret = unsafe { bpf::bpf_program__set_autoload(p, wanted) };
+            if ret != 0 {
+                return Err((LoadStage::FindProgram, err_from_ret(ret)));
+            }
+        }
+        let mut extra_ptrs = Vec::with_capacity(extra_progs.len());
+        for e in extra_progs {
+            let c = CString::new(*e).map_err(|e| (LoadStage::FindProgram, io::Error::other(e)))?;
+            // SAFETY: `obj` is a live object owned by `guard`; `c` is NUL-terminated.
+            let ep = unsafe { bpf::bpf_object__find_program_by_name(obj.as_ptr(), c.as_ptr()) };
+            if ep.is_null() {
+                return Err((
+                    LoadStage::FindProgram,
+                    io::Error::from_raw_os_error(libc::ENOENT),
+                ));
+            }
+            extra_ptrs.push(ep);
+        }
         if let Some((ifindex, flags)) = dev_bound {
             // SAFETY: `prog` belongs to `obj`, which is open and not yet loaded.
             unsafe { bpf::bpf_program__set_ifindex(prog, ifindex) };
@@ -179,6 +214,12 @@ pub(crate) fn load_object(
         // SAFETY: `prog` is loaded, so its fd is valid while `obj` is open.
         let pfd = unsafe { bpf::bpf_program__fd(prog) };
         let prog = dup_owned(pfd).map_err(|e| (LoadStage::Load, e))?;
+        let mut extra = Vec::with_capacity(extra_ptrs.len());
+        for ep in extra_ptrs {
+            // SAFETY: `ep` is a loaded program of `obj`, which is still open.
+            let fd = unsafe { bpf::bpf_program__fd(ep) };
+            extra.push(dup_owned(fd).map_err(|e| (LoadStage::Load, e))?);
+        }
         let mut maps = Vec::with_capacity(map_names.len());
         for m in map_names {
             let stage = || LoadStage::FindMap((*m).to_string());
@@ -190,7 +231,7 @@ pub(crate) fn load_object(
             }
             maps.push(dup_owned(fd).map_err(|e| (stage(), e))?);
         }
-        Ok(Loaded { prog, maps })
+        Ok(Loaded { prog, extra, maps })
     })();
     drop(guard);
     result
@@ -222,6 +263,18 @@ pub(crate) fn xdp_link_create(
     // SAFETY: `prog` is a valid program fd; `opts` is fully initialised and outlives the call.
     let fd =
         unsafe { bpf::bpf_link_create(prog.as_raw_fd(), ifindex as c_int, bpf::BPF_XDP, &opts) };
+    if fd < 0 {
+        return Err(err_from_ret(fd));
+    }
+    // SAFETY: `fd` is a new link descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Attaches a loaded BTF tracepoint program (`tp_btf/...`, its tracepoint fixed at load) with
+/// `BPF_RAW_TRACEPOINT_OPEN`. Detached when the returned descriptor is closed, like the XDP link.
+pub(crate) fn tp_btf_attach(prog: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: `prog` is a valid program fd; a null name means "the target given at load".
+    let fd = unsafe { bpf::bpf_raw_tracepoint_open(std::ptr::null(), prog.as_raw_fd()) };
     if fd < 0 {
         return Err(err_from_ret(fd));
     }
@@ -369,12 +422,14 @@ pub(crate) fn xdp_test_run(
 /// `SIOCGIFFLAGS` and `SIOCGIFMTU` for `ifname` in the calling thread's network namespace
 /// (unlike /sys/class/net, which shows the namespace that mounted sysfs). `None` when the
 /// interface does not exist.
-pub(crate) fn if_flags_mtu(ifname: &str) -> Option<(u32, u32)> {
+/// A datagram socket for interface ioctls and an `ifreq` naming `ifname`; `None` for a name
+/// the kernel cannot take or when no socket can be made.
+fn ifreq_socket(ifname: &str) -> Option<(OwnedFd, libc::ifreq)> {
     let name = ifname.as_bytes();
     if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(&0) {
         return None;
     }
-    // SAFETY: plain socket(2); closed below through OwnedFd.
+    // SAFETY: plain socket(2); closed through OwnedFd.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return None;
@@ -386,6 +441,11 @@ pub(crate) fn if_flags_mtu(ifname: &str) -> Option<(u32, u32)> {
     for (dst, &b) in req.ifr_name.iter_mut().zip(name) {
         *dst = b as c_char;
     }
+    Some((sock, req))
+}
+
+pub(crate) fn if_flags_mtu(ifname: &str) -> Option<(u32, u32)> {
+    let (sock, mut req) = ifreq_socket(ifname)?;
     // SAFETY: `req` is a valid ifreq with a NUL-terminated name; the kernel fills ifru_flags.
     if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
         return None;
@@ -399,6 +459,33 @@ pub(crate) fn if_flags_mtu(ifname: &str) -> Option<(u32, u32)> {
     // SAFETY: SIOCGIFMTU succeeded, so the union holds the MTU.
     let mtu = unsafe { req.ifr_ifru.ifru_mtu } as u32;
     Some((flags, mtu))
+}
+
+/// The interface's driver name (`ethtool -i`: ETHTOOL_GDRVINFO), e.g. "veth"; `None` when the
+/// interface does not exist or the driver does not answer.
+pub(crate) fn if_driver(ifname: &str) -> Option<String> {
+    /// `struct ethtool_drvinfo` (linux/ethtool.h): only `cmd` and `driver` are read.
+    #[repr(C)]
+    struct DrvInfo {
+        cmd: u32,
+        driver: [u8; 32],
+        rest: [u8; 160],
+    }
+    const ETHTOOL_GDRVINFO: u32 = 0x0000_0003;
+    let (sock, mut req) = ifreq_socket(ifname)?;
+    let mut info = DrvInfo {
+        cmd: ETHTOOL_GDRVINFO,
+        driver: [0; 32],
+        rest: [0; 160],
+    };
+    req.ifr_ifru.ifru_data = (&mut info as *mut DrvInfo).cast();
+    // SAFETY: `req` names the interface and points at a drvinfo buffer the size the kernel
+    // writes (196 bytes), which lives across the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCETHTOOL, &mut req) } != 0 {
+        return None;
+    }
+    let end = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
+    Some(String::from_utf8_lossy(&info.driver[..end]).into_owned())
 }
 
 /// `if_nametoindex(3)`: `None` when no such interface exists (or the name has a NUL byte).

@@ -5,8 +5,19 @@
  * Owns one decision per received frame: PTP (IEEE 1588-2019 Annex E over Ethernet, Annex C over
  * UDP/IPv4, Annex D over UDP/IPv6) goes to the AF_XDP socket of the frame's RX queue with a
  * struct xptp_meta (ingress CLOCK_TAI, optional NIC RX timestamp, flags) in front of it; all other
- * traffic (ARP, ICMP, ssh, ...) goes to the kernel untouched. It must not modify frames, drop
- * anything, or keep state beyond its counters.
+ * traffic (ARP, ICMP, ssh, ...) goes to the kernel untouched. It must not modify frames or drop
+ * anything; its only state is its counters and the veth wire-stamp table below.
+ *
+ * veth wire stamps (second program, xptp_veth_wire, loaded only on veth ports): on a veth pair
+ * the "wire" is the peer's veth_xmit(), where the sender's software TX timestamp is taken. XDP
+ * on the receiving end runs later, in that device's NAPI poll, after a variable softirq delay
+ * (measured 0.6-7 us on the project's VMs), whereas the kernel's own software RX stamp is taken
+ * at enqueue. A program on the net_dev_start_xmit tracepoint (just before veth_xmit) records CLOCK_TAI for every PTP event message a
+ * veth transmits, keyed by (messageType, domain, sourcePortIdentity, sequenceId), the same
+ * fields IEEE 1588-2019 uses to match messages (11.3, 11.4); the XDP program looks its frame
+ * up, and when found (and not stale) uses that time as the ingress timestamp, with
+ * XPTP_META_F_WIRE. This plays the part of a PHY timestamp on a NIC: both ends of a veth
+ * residence or path measurement are then taken at the same point, veth_xmit.
  *
  * Parsing limits, on purpose:
  *  - at most one VLAN tag (802.1Q 0x8100 or 802.1ad 0x88A8); a second tag is "not PTP";
@@ -30,6 +41,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "xptp_meta.h"
 #include "xptp_counters.h"
@@ -44,6 +56,10 @@
 #define PTP_EVENT_PORT 319
 #define PTP_GENERAL_PORT 320
 #define PTP_HEADER_LEN 34
+/* A wire stamp older than this at XDP ingress belongs to another frame with the same key. */
+#define XPTP_WIRE_MAX_AGE_NS 10000000ull
+/* Event messages (IEEE 1588-2019 13.3.2.3 Table 36): Sync, Delay_Req, Pdelay_Req, Pdelay_Resp. */
+#define PTP_LAST_EVENT_TYPE 3
 
 /* IPv6 extension headers (RFC 8200 4.1, plus AH/ESP/Mobility/HIP/Shim6 that share the chain). */
 #define NH_HOPOPTS 0
@@ -74,6 +90,55 @@ struct {
 	__type(value, __u64);
 } xptp_counters SEC(".maps");
 
+/* Key of the wire-stamp table: the fields that identify one event message on a link. */
+struct wire_key {
+	__u8 source_port_identity[10];
+	__be16 sequence_id;
+	__u8 message_type;
+	__u8 domain;
+	__u16 pad; /* always 0 */
+};
+
+/* One slot of the wire-stamp table. */
+struct wire_slot {
+	struct wire_key key;
+	__u64 tai; /* 0: empty or already used */
+};
+
+/*
+ * A direct-mapped table (array indexed by a hash of the key), not a hash map: an insert is a
+ * few stores with no allocation or lock, so the stamper adds next to nothing to the transmit
+ * path it sits on (an LRU hash update measured several microseconds on a slow VM). Two keys
+ * sharing a slot, or a slot read while the other CPU rewrites it, only make the lookup miss
+ * (key mismatch) or see a stale time (age check): the frame then keeps its XDP-ingress time.
+ */
+#define WIRE_SLOTS 4096
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WIRE_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* user space reads its own frames' stamps */
+	__type(key, __u32);
+	__type(value, struct wire_slot);
+} xptp_wire SEC(".maps");
+
+static __always_inline __u32 wire_slot_of(const struct wire_key *k)
+{
+	__u32 h = ((__u32)k->sequence_id << 8) ^ k->message_type ^ ((__u32)k->domain << 4);
+	int i;
+
+	for (i = 0; i < 10; i++)
+		h = (h ^ k->source_port_identity[i]) * 0x01000193u; /* FNV-1a step */
+	h ^= h >> 15;
+	return h & (WIRE_SLOTS - 1);
+}
+
+static __always_inline int wire_key_eq(const struct wire_key *a, const struct wire_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *c = bpf_map_lookup_elem(&xptp_counters, &idx);
@@ -86,6 +151,7 @@ static __always_inline void count(__u32 idx)
 struct verdict {
 	__u32 counter;
 	__u16 flags;
+	__u16 ptp_off; /* offset of the PTP common header from the frame's first byte */
 };
 
 static __always_inline int is_ipv6_ext(__u8 nh)
@@ -95,8 +161,8 @@ static __always_inline int is_ipv6_ext(__u8 nh)
 }
 
 /* UDP header at `udp`: steer ports 319/320 when a full PTP header follows. */
-static __always_inline void classify_udp(void *udp, void *data_end, struct verdict *v,
-					 __u32 steer_counter, __u16 steer_flag)
+static __always_inline void classify_udp(void *data, void *udp, void *data_end,
+					 struct verdict *v, __u32 steer_counter, __u16 steer_flag)
 {
 	struct udphdr *uh = udp;
 	__u16 dport;
@@ -116,6 +182,7 @@ static __always_inline void classify_udp(void *udp, void *data_end, struct verdi
 	}
 	v->counter = steer_counter;
 	v->flags |= steer_flag;
+	v->ptp_off = (void *)(uh + 1) - data;
 	if (dport == PTP_EVENT_PORT)
 		v->flags |= XPTP_META_F_EVENT;
 }
@@ -147,6 +214,7 @@ static __always_inline void classify(void *data, void *data_end, struct verdict 
 			return;
 		v->counter = XPTP_CNT_STEER_L2;
 		v->flags |= XPTP_META_F_L2;
+		v->ptp_off = l3 - data;
 		return;
 	}
 
@@ -170,7 +238,7 @@ static __always_inline void classify(void *data, void *data_end, struct verdict 
 		ihl = ip->ihl * 4;
 		if (l3 + ihl > data_end)
 			return;
-		classify_udp(l3 + ihl, data_end, v, XPTP_CNT_STEER_UDP4, XPTP_META_F_UDP4);
+		classify_udp(data, l3 + ihl, data_end, v, XPTP_CNT_STEER_UDP4, XPTP_META_F_UDP4);
 		return;
 	}
 
@@ -193,11 +261,59 @@ static __always_inline void classify(void *data, void *data_end, struct verdict 
 			v->counter = XPTP_CNT_PASS_NON_PTP;
 			return;
 		}
-		classify_udp(ip6 + 1, data_end, v, XPTP_CNT_STEER_UDP6, XPTP_META_F_UDP6);
+		classify_udp(data, ip6 + 1, data_end, v, XPTP_CNT_STEER_UDP6, XPTP_META_F_UDP6);
 		return;
 	}
 
 	v->counter = XPTP_CNT_PASS_NON_PTP;
+}
+
+/* Fills `k` from the 34-byte PTP common header at `ptp` (IEEE 1588-2019 13.3.1, Table 35);
+ * returns 0 for an event message, -1 otherwise. */
+static __always_inline int wire_key_of(const __u8 *ptp, struct wire_key *k)
+{
+	__u8 type = ptp[0] & 0x0f;
+
+	if (type > PTP_LAST_EVENT_TYPE)
+		return -1;
+	k->message_type = type;
+	k->domain = ptp[4];
+	__builtin_memcpy(k->source_port_identity, ptp + 20, 10);
+	__builtin_memcpy(&k->sequence_id, ptp + 30, 2);
+	k->pad = 0;
+	return 0;
+}
+
+/* An event message whose veth_xmit was stamped: use that time as its ingress time. */
+static __always_inline void wire_lookup(void *data, void *data_end, struct verdict *v, __u64 *tai)
+{
+	struct wire_key k;
+	struct wire_slot *slot;
+	__u64 wire;
+	__u32 idx;
+	__u8 *ptp;
+
+	/* ptp_off <= 14 + 4 + 60 + 8: bound it for the verifier, then re-check the header. */
+	ptp = data + (v->ptp_off & 0xff);
+	if ((void *)(ptp + PTP_HEADER_LEN) > data_end)
+		return;
+	if (wire_key_of(ptp, &k))
+		return;
+	idx = wire_slot_of(&k);
+	slot = bpf_map_lookup_elem(&xptp_wire, &idx);
+	if (!slot || !wire_key_eq(&slot->key, &k))
+		return;
+	wire = slot->tai;
+	if (!wire)
+		return;
+	slot->tai = 0; /* one use per stamp */
+	if (wire <= *tai && *tai - wire <= XPTP_WIRE_MAX_AGE_NS) {
+		*tai = wire;
+		v->flags |= XPTP_META_F_WIRE;
+		count(XPTP_CNT_WIRE_STAMPED);
+	} else {
+		count(XPTP_CNT_WIRE_STALE);
+	}
 }
 
 SEC("xdp")
@@ -223,6 +339,7 @@ int xptp_steer(struct xdp_md *ctx)
 	count(v.counter);
 
 	v.flags |= XPTP_META_F_TAI_VALID;
+	wire_lookup(data, data_end, &v, &tai);
 #if XPTP_HW_TS
 	if (bpf_xdp_metadata_rx_timestamp(ctx, &hw) == 0 && hw != 0)
 		v.flags |= XPTP_META_F_HW_VALID;
@@ -254,6 +371,86 @@ int xptp_steer(struct xdp_md *ctx)
 	if (ret != XDP_REDIRECT)
 		count(XPTP_CNT_NO_SOCKET);
 	return ret;
+}
+
+/* The two kernel structures the wire stamper reads, resolved against kernel BTF (CO-RE). */
+struct sk_buff {
+	unsigned int len;
+	unsigned int data_len;
+	unsigned char *data;
+} __attribute__((preserve_access_index));
+
+/* Bytes of a transmitted frame the stamper looks at: Ethernet + one tag + IPv6 + UDP + PTP. */
+#define WIRE_PEEK (14 + 4 + 40 + 8 + PTP_HEADER_LEN)
+
+/*
+ * The net_dev_start_xmit tracepoint (skb, dev): fires in xmit_one() immediately before the
+ * driver's ndo_start_xmit, which for a veth is veth_xmit(), where the frame crosses to the peer
+ * and the sender's software TX timestamp is taken (skb_tx_timestamp). A BTF tracepoint rather
+ * than fentry on veth_xmit, because fentry needs BPF trampolines that some kernels (the
+ * project's own VMs among them) refuse. Records CLOCK_TAI for PTP event messages only;
+ * everything else costs two small reads. Never changes the frame. Not reached by
+ * dev_direct_xmit (AF_XDP copy-mode TX, AF_PACKET with PACKET_QDISC_BYPASS): frames sent that
+ * way arrive without a wire stamp and keep their XDP-ingress time.
+ */
+SEC("tp_btf/net_dev_start_xmit")
+int xptp_veth_wire(unsigned long long *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	__u8 buf[WIRE_PEEK] = {};
+	unsigned char *data;
+	unsigned int len, off = 14;
+	struct wire_key k;
+	struct wire_slot *slot;
+	__u32 idx;
+	__u16 proto;
+
+	len = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
+	data = BPF_CORE_READ(skb, data);
+	if (len < 14 + PTP_HEADER_LEN)
+		return 0;
+	/* A fixed-size read: bytes past the linear part are never interpreted (checked against
+	 * len below), and bpf_probe_read_kernel cannot fault. */
+	if (bpf_probe_read_kernel(buf, sizeof(buf), data))
+		return 0;
+	proto = ((__u16)buf[12] << 8) | buf[13];
+	if (proto == ETH_P_8021Q_ || proto == ETH_P_8021AD_) {
+		proto = ((__u16)buf[16] << 8) | buf[17];
+		off = 18;
+	}
+	if (proto == ETH_P_IP) {
+		__u8 ihl = (buf[off] & 0x0f) * 4;
+
+		if ((buf[off] >> 4) != 4 || ihl != 20 || buf[off + 9] != IPPROTO_UDP)
+			return 0; /* options or not UDP: not a frame PTP profiles send */
+		off += 20;
+		if (((buf[off + 2] << 8) | buf[off + 3]) != PTP_EVENT_PORT)
+			return 0;
+		off += 8;
+	} else if (proto == ETH_P_IPV6) {
+		if ((buf[off] >> 4) != 6 || buf[off + 6] != IPPROTO_UDP)
+			return 0;
+		off += 40;
+		if (((buf[off + 2] << 8) | buf[off + 3]) != PTP_EVENT_PORT)
+			return 0;
+		off += 8;
+	} else if (proto != ETH_P_PTP) {
+		return 0;
+	}
+	if (off + PTP_HEADER_LEN > len || off + PTP_HEADER_LEN > WIRE_PEEK)
+		return 0;
+	if (wire_key_of(buf + off, &k))
+		return 0;
+	idx = wire_slot_of(&k);
+	slot = bpf_map_lookup_elem(&xptp_wire, &idx);
+	if (!slot)
+		return 0;
+	slot->tai = 0; /* a reader that sees the new key before the time finds "empty" */
+	__builtin_memcpy(&slot->key, &k, sizeof(k));
+	/* Read the clock last, after the parsing, so the stamp is as close as this hook gets to
+	 * veth_xmit (where the sender's own software TX timestamp is taken). */
+	slot->tai = bpf_ktime_get_tai_ns();
+	return 0;
 }
 
 /* GPL-compatible so the verifier allows kfunc calls; the source itself is MIT OR Apache-2.0. */

@@ -350,3 +350,161 @@ fn registered_xsk_receives_ptp_and_the_kernel_keeps_the_rest() {
     // Only the frame sent after unregistering fell back (the test-run above was redirected).
     assert_eq!(steering.counters().unwrap().no_socket(), 1);
 }
+
+/// A PTP message of `msg_type` (IEEE 1588-2019 13.3.2.2), `seq`, domain 0, from clock
+/// identity `id`, `len` bytes long.
+fn ptp_msg(msg_type: u8, seq: u16, id: u8, len: usize) -> Vec<u8> {
+    let mut m = vec![0u8; len];
+    m[0] = msg_type;
+    m[1] = 0x02;
+    m[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    m[20..28].copy_from_slice(&[id, 1, 2, 3, 4, 5, 6, 7]);
+    m[28..30].copy_from_slice(&1u16.to_be_bytes());
+    m[30..32].copy_from_slice(&seq.to_be_bytes());
+    m
+}
+
+/// On veth the steering program comes with the wire stamper: event messages the peer sends
+/// are counted wire-stamped at XDP (their ingress time is the peer's transmit), general
+/// messages are not; and an event message sent from this side leaves its transmit time in
+/// the mapped table, under the key and slot the Rust side computes, between the CLOCK_TAI
+/// readings before and after the send.
+#[test]
+fn veth_wire_stamps_time_event_messages_at_the_senders_transmit() {
+    if !common::require_root("veth_wire_stamps_time_event_messages_at_the_senders_transmit") {
+        return;
+    }
+    if std::env::var_os(xptp_ebpf::loader::WIRE_ENV).is_some() {
+        eprintln!(
+            "SKIP: {} is set in the environment",
+            xptp_ebpf::loader::WIRE_ENV
+        );
+        return;
+    }
+    let v = VethPair::new("w");
+    let steering = in_netns(&v.ns_a, || {
+        XdpSteering::attach(&v.if_a, AttachMode::Native, false)
+    })
+    .expect("attach");
+    let st = steering.status().clone();
+    assert!(
+        st.wire_stamps,
+        "veth wire stamps must be on by default: {:?}",
+        st.wire_fallback
+    );
+    assert_eq!(st.wire_fallback, None);
+    let table = steering.wire_table().expect("wire table mapped");
+
+    let a319 = udp(&v.ns_a, v.addr_a, 319);
+    let a320 = udp(&v.ns_a, v.addr_a, 320);
+    let b = udp(&v.ns_b, v.addr_b, 0);
+    let mut buf = [0u8; 128];
+    // ARP first, so that the first event message is not held in the neighbour queue.
+    b.send_to(b"x", SocketAddrV4::new(v.addr_a, 5555)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    for seq in 0..3u16 {
+        b.send_to(
+            &ptp_msg(0x00, seq, 0xb0, 44),
+            SocketAddrV4::new(v.addr_a, 319),
+        )
+        .unwrap();
+        a319.recv_from(&mut buf)
+            .expect("Sync lost (no socket: kernel fallback)");
+        b.send_to(
+            &ptp_msg(0x08, seq, 0xb0, 44),
+            SocketAddrV4::new(v.addr_a, 320),
+        )
+        .unwrap();
+        a320.recv_from(&mut buf).expect("Follow_Up lost");
+    }
+    let c = steering.counters().unwrap();
+    assert_eq!(c.steered_udp4(), 6, "{c:?}");
+    assert_eq!(
+        c.wire_stamped(),
+        3,
+        "the three Syncs, not the Follow_Ups: {c:?}"
+    );
+    assert_eq!(c.wire_stale(), 0, "{c:?}");
+    // The XDP program takes a stamp once: the slot of a received Sync is empty now.
+    let k = xptp_ebpf::wire::key_of(&ptp_msg(0x00, 2, 0xb0, 44)).unwrap();
+    assert_eq!(table.lookup(&k), None, "consumed slot still holds a time");
+
+    // TX side: a Delay_Req sent from side a.
+    let a = udp(&v.ns_a, v.addr_a, 0);
+    let dreq = ptp_msg(0x01, 77, 0xa0, 44);
+    let k = xptp_ebpf::wire::key_of(&dreq).unwrap();
+    a.send_to(b"x", SocketAddrV4::new(v.addr_b, 5555)).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let before = common::tai_now_ns();
+    a.send_to(&dreq, SocketAddrV4::new(v.addr_b, 319)).unwrap();
+    let after = common::tai_now_ns();
+    let t = table
+        .lookup(&k)
+        .expect("no wire stamp for the Delay_Req sent");
+    assert!(
+        before <= t && t <= after,
+        "wire stamp {t} outside the send call [{before}, {after}]"
+    );
+    // A general message leaves no stamp.
+    let fup = ptp_msg(0x08, 77, 0xa0, 44);
+    assert_eq!(xptp_ebpf::wire::key_of(&fup), None);
+    a.send_to(&fup, SocketAddrV4::new(v.addr_b, 320)).unwrap();
+}
+
+/// `XPTP_VETH_WIRE_STAMPS=0` turns the stamper off, and the status says so. Runs itself in a
+/// child process, so that the variable does not leak into the other tests of this binary.
+#[test]
+fn veth_wire_stamps_off_by_environment_says_why() {
+    if !common::require_root("veth_wire_stamps_off_by_environment_says_why") {
+        return;
+    }
+    const CHILD: &str = "XPTP_TEST_WIRE_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "veth_wire_stamps_off_by_environment_says_why",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .env(xptp_ebpf::loader::WIRE_ENV, "0")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "child failed:\n{text}");
+        assert!(
+            text.contains("1 passed"),
+            "child did not run the test:\n{text}"
+        );
+        return;
+    }
+    let v = VethPair::new("wo");
+    let steering = in_netns(&v.ns_a, || {
+        XdpSteering::attach(&v.if_a, AttachMode::Native, false)
+    })
+    .expect("attach");
+    let st = steering.status();
+    assert!(!st.wire_stamps);
+    assert!(
+        st.wire_fallback
+            .as_deref()
+            .is_some_and(|w| w.contains("XPTP_VETH_WIRE_STAMPS=0")),
+        "{:?}",
+        st.wire_fallback
+    );
+    assert!(steering.wire_table().is_none());
+    let a319 = udp(&v.ns_a, v.addr_a, 319);
+    let b = udp(&v.ns_b, v.addr_b, 0);
+    b.send_to(b"x", SocketAddrV4::new(v.addr_a, 5555)).unwrap();
+    b.send_to(
+        &ptp_msg(0x00, 1, 0xb0, 44),
+        SocketAddrV4::new(v.addr_a, 319),
+    )
+    .unwrap();
+    let mut buf = [0u8; 64];
+    a319.recv_from(&mut buf).expect("Sync lost");
+    let c = steering.counters().unwrap();
+    assert_eq!(c.steered_udp4(), 1);
+    assert_eq!(c.wire_stamped(), 0, "{c:?}");
+}
