@@ -103,6 +103,11 @@ pub fn watch(
     if let Some(why) = &attach.hw_ts_fallback {
         tracing::warn!("hardware RX timestamps not in use: {why}; using XDP-ingress CLOCK_TAI");
     }
+    if attach.wire_stamps {
+        tracing::info!(
+            "veth wire stamps on: event frames timed at the sender's net_dev_start_xmit"
+        );
+    }
     let sock = XskSocket::open(0, &opts.ifname, opts.queue, &xcfg)?;
     let bind = match &sock.status().zero_copy_error {
         Some(why) => format!("{:?} (zero-copy refused: {why})", sock.status().mode),
@@ -186,6 +191,16 @@ impl std::fmt::Display for WatchReport {
                 Some(why) => format!("XDP-ingress CLOCK_TAI (software): {why}"),
             }
         )?;
+        if a.wire_stamps {
+            writeln!(
+                f,
+                "veth wire stamps: event frames timed at the sender's net_dev_start_xmit ({} stamped, {} stale)",
+                self.xdp.wire_stamped(),
+                self.xdp.wire_stale()
+            )?;
+        } else if let Some(why) = &a.wire_fallback {
+            writeln!(f, "veth wire stamps: off ({why})")?;
+        }
         if !self.uncovered_queues.is_empty() {
             writeln!(
                 f,

@@ -100,6 +100,10 @@ pub struct WorkerCounters {
     /// Event messages reported with their pre-send reading: the kernel stamp did not come
     /// back in time.
     pub tx_stamp_fallbacks: Counter,
+    /// Event messages whose TX time is their veth wire stamp (same hook as the RX side).
+    pub tx_wire_stamped: Counter,
+    /// Event messages on a wire-stamped veth whose wire stamp was gone (kernel stamp used).
+    pub tx_wire_missed: Counter,
     /// Frames handled on this core by the decision hook (answered or forwarded).
     pub rx_fast_handled: Counter,
     /// Frames the hook sent (replies, forwarded copies) enqueued on a TX ring.
@@ -140,6 +144,8 @@ pub struct CounterSnapshot {
     pub tx_kernel_stamped: u64,
     pub tx_stamp_send_errors: u64,
     pub tx_stamp_fallbacks: u64,
+    pub tx_wire_stamped: u64,
+    pub tx_wire_missed: u64,
     pub rx_fast_handled: u64,
     pub fast_tx_enqueued: u64,
     pub fast_tx_dropped: u64,
@@ -175,6 +181,8 @@ impl WorkerCounters {
             tx_kernel_stamped: self.tx_kernel_stamped.get(),
             tx_stamp_send_errors: self.tx_stamp_send_errors.get(),
             tx_stamp_fallbacks: self.tx_stamp_fallbacks.get(),
+            tx_wire_stamped: self.tx_wire_stamped.get(),
+            tx_wire_missed: self.tx_wire_missed.get(),
             rx_fast_handled: self.rx_fast_handled.get(),
             fast_tx_enqueued: self.fast_tx_enqueued.get(),
             fast_tx_dropped: self.fast_tx_dropped.get(),
@@ -788,6 +796,8 @@ impl<D: Decide> Worker<D> {
                 c.tx_kernel_stamped.add(ev.stamp.sent);
                 c.tx_stamp_send_errors.add(ev.stamp.send_errors);
                 c.tx_stamp_fallbacks.add(ev.stamp.fallbacks);
+                c.tx_wire_stamped.add(ev.stamp.wire);
+                c.tx_wire_missed.add(ev.stamp.wire_missed);
             }
             // Completions may have produced frames (two-step Follow_Ups): send them now.
             if outbox.is_empty() || round == 1 {

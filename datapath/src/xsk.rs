@@ -926,9 +926,7 @@ impl XskSocket {
             return n;
         }
         n + st.poll(clock_tai_ns(), |token, stamp| {
-            let sw_tai_ns = match stamp {
-                Stamp::Kernel(t) | Stamp::PreSend(t) => t,
-            };
+            let sw_tai_ns = stamp.tai_ns();
             f(
                 token,
                 TxOutcome::Sent {
@@ -951,6 +949,20 @@ impl XskSocket {
         // SAFETY: as above; `raw` holds TX_META_LEN >= len bytes.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr().sub(len), raw.as_mut_ptr(), len) };
         Some(raw)
+    }
+
+    /// veth: take event messages' TX times from the wire-stamp table of this port's XDP
+    /// program (`XdpSteering::wire_table`), so that they are taken at the same hook as the
+    /// ingress stamps. Returns whether it applies (only event messages sent through the
+    /// kernel-timestamp socket pass the hook; AF_XDP copy-mode TX bypasses it).
+    pub fn set_wire_table(&mut self, table: std::sync::Arc<xptp_ebpf::WireTable>) -> bool {
+        match self.stamp.as_mut() {
+            Some(st) => {
+                st.set_wire_table(table);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Free TX frames (not in flight).

@@ -500,6 +500,13 @@ fn log_datapath(g: usize, dp: &Datapath) {
                 "hardware RX timestamps not in use: {why}; using XDP-ingress CLOCK_TAI"
             );
         }
+        if a.wire_stamps {
+            tracing::info!(
+                ifname = %a.ifname,
+                "veth wire stamps: event frames are timed at the sender's net_dev_start_xmit \
+                 (RX and TX), not at XDP ingress"
+            );
+        }
         match xsk::queue_coverage(&a.ifname, &[s.queue_id]) {
             Ok(c) => {
                 if let Some(w) = c.warning() {

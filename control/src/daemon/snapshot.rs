@@ -93,6 +93,8 @@ fn datapath_facts(dps: &[&Datapath], n_ports: usize) -> Vec<DatapathStatus> {
                     }
                 },
                 uncovered_queues: uncovered,
+                wire_stamps: a.wire_stamps,
+                wire_fallback: a.wire_fallback.clone(),
             };
         }
     }
@@ -126,6 +128,8 @@ fn worker_counters(s: &CounterSnapshot) -> BTreeMap<String, u64> {
         tx_kernel_stamped,
         tx_stamp_send_errors,
         tx_stamp_fallbacks,
+        tx_wire_stamped,
+        tx_wire_missed,
         rx_fast_handled,
         fast_tx_enqueued,
         fast_tx_dropped,
@@ -157,6 +161,8 @@ fn worker_counters(s: &CounterSnapshot) -> BTreeMap<String, u64> {
         ("tx_kernel_stamped", tx_kernel_stamped),
         ("tx_stamp_send_errors", tx_stamp_send_errors),
         ("tx_stamp_fallbacks", tx_stamp_fallbacks),
+        ("tx_wire_stamped", tx_wire_stamped),
+        ("tx_wire_missed", tx_wire_missed),
         ("rx_fast_handled", rx_fast_handled),
         ("fast_tx_enqueued", fast_tx_enqueued),
         ("fast_tx_dropped", fast_tx_dropped),
@@ -227,6 +233,8 @@ fn xdp_counters(c: &xptp_ebpf::Counters) -> BTreeMap<String, u64> {
         ("meta_failed", c.meta_failed()),
         ("no_socket", c.no_socket()),
         ("hw_ts_missing", c.hw_ts_missing()),
+        ("wire_stamped", c.wire_stamped()),
+        ("wire_stale", c.wire_stale()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -774,7 +782,7 @@ mod tests {
             fast_tx_dropped: 3,
             ..CounterSnapshot::default()
         });
-        assert_eq!(m.len(), 29);
+        assert_eq!(m.len(), 31);
         assert_eq!(m["fast_tx_dropped"], 3);
         let fp = FastPathCounters::default();
         let d = worker_drops(&CounterSnapshot::default(), &fp, 2);

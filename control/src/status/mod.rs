@@ -267,6 +267,11 @@ pub struct DatapathStatus {
     pub hw_ts_fallback: Option<String>,
     /// NIC TX timestamps: `hardware` or the reason they are not used.
     pub tx_timestamps: String,
+    /// veth wire stamps in use: event frames are timed where the sending veth put them on the
+    /// wire (net_dev_start_xmit), not at the later XDP ingress.
+    pub wire_stamps: bool,
+    /// On a veth port without wire stamps: why. `None` on other drivers.
+    pub wire_fallback: Option<String>,
     /// RX queues without an AF_XDP socket (PTP frames hashed there bypass xptp).
     pub uncovered_queues: Vec<u32>,
 }

@@ -465,6 +465,21 @@ fn port_detail(out: &mut String, p: &PortStatus) {
         d.xdp_prog_id,
         d.tx_timestamps
     );
+    match (&d.wire_stamps, &d.wire_fallback) {
+        (true, _) => {
+            let _ = writeln!(
+                out,
+                "  veth wire stamps: on (event frames timed at the sender's net_dev_start_xmit)"
+            );
+        }
+        (false, Some(why)) => {
+            let _ = writeln!(
+                out,
+                "  veth wire stamps: off ({why}); event frames timed at XDP ingress"
+            );
+        }
+        (false, None) => {}
+    }
     let xdp: Vec<String> = p
         .xdp
         .iter()

@@ -358,11 +358,20 @@ pub fn stand_up(opts: DatapathOptions) -> Result<Datapath, RunError> {
                 ifname: ifname.clone(),
                 source,
             })?;
-        let sock =
+        let mut sock =
             XskSocket::open(pi.port, ifname, 0, &opts.xsk).map_err(|source| RunError::Xsk {
                 ifname: ifname.clone(),
                 source,
             })?;
+        if let Some(t) = st.wire_table() {
+            if !sock.set_wire_table(t) {
+                tracing::warn!(
+                    ifname = %ifname,
+                    "veth wire stamps on RX only: no kernel-timestamp socket for TX, so TX \
+                     times are taken at the kick, a different point"
+                );
+            }
+        }
         st.register_xsk(0, sock.as_fd())
             .map_err(|source| RunError::Xdp {
                 ifname: ifname.clone(),

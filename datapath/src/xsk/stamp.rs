@@ -40,8 +40,14 @@ struct Pending<T: Copy + Default> {
     key: u32,
     tag: T,
     pre_tai_ns: u64,
+    /// The frame's key in the veth wire-stamp table, when one is in use.
+    wire_key: Option<[u8; 16]>,
     live: bool,
 }
+
+/// The longest a wire stamp may precede the driver's TX stamp of the same frame and still be
+/// taken as that frame's (a slot reused by another frame with the same key is older).
+pub const WIRE_MAX_LEAD_NS: u64 = 1_000_000;
 
 /// What became of a frame sent through the stamping socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +57,18 @@ pub enum Stamp {
     /// No stamp came back in time (or the pending table was full): the CLOCK_TAI reading
     /// taken right before the send.
     PreSend(u64),
+    /// veth: the time the frame passed the transmit hook of the wire-stamp table (see
+    /// `xptp_ebpf::wire`), the same point the receive side stamps frames at.
+    Wire(u64),
+}
+
+impl Stamp {
+    /// The CLOCK_TAI time, whichever kind.
+    pub fn tai_ns(self) -> u64 {
+        match self {
+            Stamp::Kernel(t) | Stamp::PreSend(t) | Stamp::Wire(t) => t,
+        }
+    }
 }
 
 /// Counters of the stamping socket, taken by the worker.
@@ -62,6 +80,11 @@ pub struct StampEvents {
     pub send_errors: u64,
     /// Frames reported with their pre-send reading: stamp timed out or table full.
     pub fallbacks: u64,
+    /// Frames reported with their veth wire stamp ([`Stamp::Wire`]).
+    pub wire: u64,
+    /// Frames that should have had a wire stamp but whose slot no longer held it (the kernel
+    /// stamp was used).
+    pub wire_missed: u64,
 }
 
 /// The stamping socket of one port. `T` is the caller's tag for a frame (a TX token).
@@ -73,6 +96,7 @@ pub struct StampSocket<T: Copy + Default> {
     pending: [Pending<T>; PENDING_CAP],
     live: usize,
     events: StampEvents,
+    wire: Option<std::sync::Arc<xptp_ebpf::WireTable>>,
 }
 
 /// Why the stamping socket could not be set up.
@@ -199,7 +223,14 @@ impl<T: Copy + Default> StampSocket<T> {
             pending: [Pending::default(); PENDING_CAP],
             live: 0,
             events: StampEvents::default(),
+            wire: None,
         })
+    }
+
+    /// Reports event messages' TX times from the veth wire-stamp table from now on (the
+    /// kernel stamp stays the fallback).
+    pub fn set_wire_table(&mut self, table: std::sync::Arc<xptp_ebpf::WireTable>) {
+        self.wire = Some(table);
     }
 
     /// Sends one complete Ethernet frame, remembering `tag` until its stamp comes back.
@@ -242,10 +273,15 @@ impl<T: Copy + Default> StampSocket<T> {
             self.events.fallbacks += 1;
             return Ok(false);
         };
+        let wire_key = self.wire.as_ref().and_then(|_| {
+            let f = crate::wire::frame::parse(frame).ok()?;
+            xptp_ebpf::wire::key_of(f.payload(frame))
+        });
         *slot = Pending {
             key,
             tag,
             pre_tai_ns,
+            wire_key,
             live: true,
         };
         self.live += 1;
@@ -278,7 +314,25 @@ impl<T: Copy + Default> StampSocket<T> {
             p.live = false;
             self.live -= 1;
             let off = *tai_off.get_or_insert_with(tai_minus_realtime_ns);
-            f(p.tag, Stamp::Kernel(real_ns.wrapping_add_signed(off)));
+            let kernel = real_ns.wrapping_add_signed(off);
+            let wire = match (&self.wire, &p.wire_key) {
+                (Some(t), Some(k)) => t
+                    .lookup(k)
+                    .filter(|&w| w <= kernel && kernel - w <= WIRE_MAX_LEAD_NS),
+                _ => None,
+            };
+            match wire {
+                Some(w) => {
+                    self.events.wire += 1;
+                    f(p.tag, Stamp::Wire(w));
+                }
+                None => {
+                    if p.wire_key.is_some() {
+                        self.events.wire_missed += 1;
+                    }
+                    f(p.tag, Stamp::Kernel(kernel));
+                }
+            }
             n += 1;
             if self.live == 0 {
                 return n;
