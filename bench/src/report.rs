@@ -93,6 +93,24 @@ fn us(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1000.0)
 }
 
+/// The Delay_Req round trip split at the target's own RX stamp (p50 of each leg), with the
+/// replies whose stamp could not be placed.
+fn legs(r: &LoadReport) -> String {
+    if r.leg_to_stamp.count == 0 {
+        return "–".into();
+    }
+    let unplaced = if r.legs_unplaced > 0 {
+        format!(" ({} unplaced)", r.legs_unplaced)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} / {}{unplaced}",
+        us(r.leg_to_stamp.p50),
+        us(r.leg_from_stamp.p50)
+    )
+}
+
 fn pct(p: &Percentiles) -> String {
     if p.count == 0 {
         return "–".into();
@@ -219,17 +237,18 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "| target | transport | rate | Delay_Req→Resp p50/p99/p99.9/max (µs) | loss | Pdelay_Req→Resp p50/p99/p99.9/max (µs) | Pdelay turnaround t3−t2 p50/p99/p99.9/max (µs) |"
+                "| target | transport | rate | Delay_Req→Resp p50/p99/p99.9/max (µs) | split at the target's RX stamp t4: request→t4 / t4→reply p50 (µs) | loss | Pdelay_Req→Resp p50/p99/p99.9/max (µs) | Pdelay turnaround t3−t2 p50/p99/p99.9/max (µs) |"
             );
-            let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
             for l in &self.latency {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {}/s | {} | {:.3} % | {} | {} |",
+                    "| {} | {} | {}/s | {} | {} | {:.3} % | {} | {} |",
                     l.target,
                     l.wire.name(),
                     l.rate,
                     pct(&l.delay.rtt),
+                    legs(&l.delay),
                     l.delay.loss * 100.0,
                     l.pdelay
                         .as_ref()

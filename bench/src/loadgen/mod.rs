@@ -184,6 +184,16 @@ pub struct LoadReport {
     pub rtt: Percentiles,
     /// Pdelay: turnaround t3 − t2 as reported in the replies (ns).
     pub turnaround: Percentiles,
+    /// Delay_Req: the round trip split at the target's own receive timestamp (the Delay_Resp's
+    /// receiveTimestamp, t4): request sent → target's RX stamp (ns). For xptp and the kernel
+    /// bound that stamp is taken in XDP, for ptp4l in the kernel's software RX path.
+    pub leg_to_stamp: Percentiles,
+    /// ... and target's RX stamp → reply at the generator's XDP (ns): the target's handling
+    /// after its stamp plus the return veth hop.
+    pub leg_from_stamp: Percentiles,
+    /// Replies whose t4 could not be placed between send and receive on either timescale
+    /// (TAI or UTC): left out of both legs.
+    pub legs_unplaced: u64,
     /// Sync stream: correctionField accumulated (residence) per Follow_Up+Sync (ns).
     pub residence: Percentiles,
     /// Frames received that were neither a reply nor ours (ptp4l's Announce, Sync ...).
@@ -234,9 +244,47 @@ struct Rx<'a> {
     rtt: &'a mut Histogram<u64>,
     turnaround: &'a mut Histogram<u64>,
     residence: &'a mut Histogram<u64>,
+    legs: &'a mut Legs,
     other: &'a mut u64,
     watch: &'a mut WatchState,
     request: Request,
+}
+
+/// The round trip split at the target's receive timestamp (see [`LoadReport::leg_to_stamp`]).
+struct Legs {
+    to_stamp: Histogram<u64>,
+    from_stamp: Histogram<u64>,
+    unplaced: u64,
+    /// CLOCK_TAI − CLOCK_REALTIME: targets stamp in TAI (XDP programs, xptp on a TAI clock)
+    /// or in UTC (ptp4l's software timestamps, the PTP timescale with a zero UTC offset).
+    tai_minus_utc_ns: i128,
+}
+
+impl Legs {
+    fn new() -> Self {
+        Legs {
+            to_stamp: hist(),
+            from_stamp: hist(),
+            unplaced: 0,
+            tai_minus_utc_ns: i128::from(xptp_datapath::xsk::tai_minus_realtime_ns()),
+        }
+    }
+
+    /// Records one reply: sent at `rx_ns − rtt_ns` (TAI), received at `rx_ns` (TAI), stamped
+    /// `t4_ns` by the target on its own timescale.
+    fn record(&mut self, rx_ns: u64, rtt_ns: u64, t4_ns: i128) {
+        let (sent, rx) = (i128::from(rx_ns - rtt_ns.min(rx_ns)), i128::from(rx_ns));
+        let placed = [t4_ns, t4_ns + self.tai_minus_utc_ns]
+            .into_iter()
+            .find(|t| (sent..=rx).contains(t));
+        match placed {
+            Some(t) => {
+                let _ = self.to_stamp.record(((t - sent) as u64).max(1));
+                let _ = self.from_stamp.record(((rx - t) as u64).max(1));
+            }
+            None => self.unplaced += 1,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -301,6 +349,11 @@ impl Rx<'_> {
                         if let table::Match::Answered { rtt_ns } = self.table.reply(id, seq, rx_ns)
                         {
                             let _ = self.rtt.record(rtt_ns.max(1));
+                            if t == MessageType::DelayResp {
+                                if let Some(t4) = m.timestamp() {
+                                    self.legs.record(rx_ns, rtt_ns, t4.to_nanos());
+                                }
+                            }
                             if t == MessageType::PdelayResp {
                                 if m.flags().0 & 0x0200 != 0 {
                                     let t2 = m.timestamp().map(|t| t.to_nanos()).unwrap_or(0);
@@ -436,6 +489,7 @@ fn run_here(cfg: &LoadConfig) -> Result<LoadReport, Error> {
     let mut seqs = vec![0u16; ids as usize];
     let mut next_id = 0u32;
     let (mut rtt, mut turnaround, mut residence) = (hist(), hist(), hist());
+    let mut legs = Legs::new();
     let mut other = 0u64;
     let mut watch = WatchState {
         loading: true,
@@ -562,6 +616,7 @@ fn run_here(cfg: &LoadConfig) -> Result<LoadReport, Error> {
             rtt: &mut rtt,
             turnaround: &mut turnaround,
             residence: &mut residence,
+            legs: &mut legs,
             other: &mut other,
             watch: &mut watch,
             request: cfg.request,
@@ -597,6 +652,9 @@ fn run_here(cfg: &LoadConfig) -> Result<LoadReport, Error> {
         generator_limited: cfg.rate.is_some_and(|r| sent_rate < 0.95 * r as f64),
         rtt: Percentiles::of(&rtt),
         turnaround: Percentiles::of(&turnaround),
+        leg_to_stamp: Percentiles::of(&legs.to_stamp),
+        leg_from_stamp: Percentiles::of(&legs.from_stamp),
+        legs_unplaced: legs.unplaced,
         residence: Percentiles::of(&residence),
         other_rx: other,
         master: watch.w,
@@ -629,4 +687,58 @@ fn enqueue(
         let _ = s.enqueue_tx(TxToken(0), scratch.get(..n).unwrap_or(&[]));
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn legs(tai_minus_utc_ns: i128) -> Legs {
+        Legs {
+            tai_minus_utc_ns,
+            ..Legs::new()
+        }
+    }
+
+    /// The one value recorded in `h` is `want` (to the histogram's precision).
+    fn assert_legs(h: &Histogram<u64>, want: u64) {
+        assert!(
+            h.equivalent(h.max(), want),
+            "{} recorded, {want} expected",
+            h.max()
+        );
+    }
+
+    #[test]
+    fn legs_split_the_round_trip_at_a_tai_stamp() {
+        let mut l = legs(37_000_000_000);
+        // Sent at 10 000, stamped by the target at 10 400 (TAI), back at 13 000.
+        l.record(13_000, 3_000, 10_400);
+        assert_legs(&l.to_stamp, 400);
+        assert_legs(&l.from_stamp, 2_600);
+        assert_eq!(l.unplaced, 0);
+    }
+
+    #[test]
+    fn legs_place_a_utc_stamp_on_the_tai_axis() {
+        let mut l = legs(37_000_000_000);
+        let sent = 40_000_000_000u64;
+        // ptp4l's software stamp is UTC: 37 s behind the generator's TAI clock.
+        l.record(
+            sent + 50_000,
+            50_000,
+            i128::from(sent) + 1_000 - 37_000_000_000,
+        );
+        assert_legs(&l.to_stamp, 1_000);
+        assert_legs(&l.from_stamp, 49_000);
+    }
+
+    #[test]
+    fn a_stamp_outside_the_round_trip_is_counted_not_recorded() {
+        let mut l = legs(37_000_000_000);
+        l.record(13_000, 3_000, 20_000);
+        l.record(13_000, 3_000, 0);
+        assert_eq!(l.unplaced, 2);
+        assert!(l.to_stamp.is_empty() && l.from_stamp.is_empty());
+    }
 }
