@@ -56,8 +56,8 @@ impl XdpObject {
         map_names: &[&str],
     ) -> Result<Self, LoadError> {
         let _ = sys::take_log();
-        let loaded = sys::load_object(elf, obj_name, prog_name, &[], None, map_names).map_err(
-            |(stage, source)| {
+        let loaded = sys::load_object(elf, obj_name, prog_name, &[], None, map_names, &[])
+            .map_err(|(stage, source)| {
                 let log = sys::take_log();
                 if is_perm(&source) {
                     LoadError::PermissionDenied {
@@ -72,8 +72,7 @@ impl XdpObject {
                         source,
                     }
                 }
-            },
-        )?;
+            })?;
         let ncpus = sys::possible_cpus().map_err(|source| LoadError::Syscall {
             op: "reading /sys/devices/system/cpu/possible",
             source,

@@ -14,6 +14,7 @@
 use std::{
     fmt, io,
     os::fd::{AsFd, BorrowedFd, OwnedFd},
+    sync::{Arc, Mutex, Weak},
 };
 
 use crate::{abi::cnt, sys};
@@ -355,15 +356,14 @@ impl SteeringProgram {
     /// Loads `build`; the hardware-timestamp build needs the interface index it will be bound
     /// to (`dev_ifindex`), the portable build ignores it.
     pub fn load(build: Build, dev_ifindex: Option<u32>) -> Result<Self, LoadError> {
-        Self::load_with(build, dev_ifindex, false)
+        Self::load_with(build, dev_ifindex, WireLoad::Without)
     }
 
-    /// As [`SteeringProgram::load`]; with `veth_wire`, also loads the program on
-    /// the net_dev_start_xmit tracepoint that feeds the wire-stamp table (needs kernel BTF).
-    pub fn load_with(
+    /// As [`SteeringProgram::load`], with the wire-stamp table as `wire` says.
+    fn load_with(
         build: Build,
         dev_ifindex: Option<u32>,
-        veth_wire: bool,
+        wire: WireLoad<'_>,
     ) -> Result<Self, LoadError> {
         let dev_bound = match (build, dev_ifindex) {
             (Build::HwTimestamp, Some(ifx)) => Some((ifx, libbpf_sys::BPF_F_XDP_DEV_BOUND_ONLY)),
@@ -383,9 +383,17 @@ impl SteeringProgram {
             build.object(),
             "xptp",
             PROG_NAME,
-            if veth_wire { &[WIRE_PROG_NAME] } else { &[] },
+            if matches!(wire, WireLoad::NewStamper) {
+                &[WIRE_PROG_NAME]
+            } else {
+                &[]
+            },
             dev_bound,
             &[XSKMAP_NAME, COUNTERS_NAME, WIRE_MAP_NAME],
+            &match wire {
+                WireLoad::Share(fd) => vec![(WIRE_MAP_NAME, fd)],
+                _ => vec![],
+            },
         )
         .map_err(|(stage, source)| {
             let log = sys::take_log();
@@ -532,10 +540,8 @@ pub struct XdpSteering {
     // Declared after `program`: dropped last would not matter, the link holds its own program
     // reference. Closing this descriptor is what detaches.
     link: OwnedFd,
-    /// The veth wire stamper's tracepoint link, when attached.
-    wire_link: Option<OwnedFd>,
-    /// Read-only view of the wire-stamp table, when the stamper is attached.
-    wire_table: Option<std::sync::Arc<crate::WireTable>>,
+    /// The process's veth wire stamper, when this port uses it.
+    wire: Option<Arc<WireStamper>>,
     status: AttachStatus,
 }
 
@@ -546,26 +552,104 @@ fn wire_stamps_wanted(ifname: &str) -> (bool, bool) {
     (veth, wanted)
 }
 
-/// Loads `build`, with the veth wire stamper when `wire` asks for it; when that load fails the
-/// program is loaded without it and the reason lands in `fallback`.
+/// How a steering program gets its wire-stamp table.
+#[derive(Clone, Copy, Debug)]
+enum WireLoad<'a> {
+    /// Its own table, unused (not a veth, or wire stamps off).
+    Without,
+    /// Its own table, with the stamper program loaded for it (the process's first veth port).
+    NewStamper,
+    /// The table of the process's running stamper.
+    Share(BorrowedFd<'a>),
+}
+
+/// The process's veth wire stamper: the net_dev_start_xmit program, attached, and its table.
+/// Every veth port's steering program is loaded with this one table (`WireLoad::Share`), so
+/// that the ingress and egress stamps of a residence come from one hook (see xptp.bpf.c).
+/// Detached when the last port holding it is dropped.
+#[derive(Debug)]
+struct WireStamper {
+    map: OwnedFd,
+    link: OwnedFd,
+    table: Arc<crate::WireTable>,
+}
+
+/// The running stamper, if a port holds one.
+static STAMPER: Mutex<Weak<WireStamper>> = Mutex::new(Weak::new());
+
+impl WireStamper {
+    /// Attaches the stamper `program` was loaded with and maps its table.
+    fn start(program: &mut SteeringProgram) -> Result<Self, String> {
+        let prog = program
+            .wire_prog
+            .take()
+            .ok_or("the stamper program was not loaded")?;
+        let link = sys::tp_btf_attach(prog.as_fd())
+            .map_err(|e| format!("attaching the net_dev_start_xmit tracepoint program: {e}"))?;
+        let map = program
+            .wire_map
+            .try_clone()
+            .map_err(|e| format!("duplicating the wire-stamp table descriptor: {e}"))?;
+        // TX stamps need the table mapped; without it RX and TX stamps would be taken at
+        // different points, which is worse than neither: no stamper then.
+        let table = map
+            .try_clone()
+            .and_then(crate::WireTable::map)
+            .map_err(|e| format!("mapping the wire-stamp table (mmap): {e}"))?;
+        Ok(WireStamper {
+            map,
+            link,
+            table: Arc::new(table),
+        })
+    }
+}
+
+/// Loads `build`; with `wire`, joins the process's wire stamper, starting it when none runs.
+/// When that fails the program is loaded without it and the reason lands in `fallback`.
 fn load_program(
     build: Build,
     dev_ifindex: Option<u32>,
     wire: bool,
     fallback: &mut Option<String>,
-) -> Result<SteeringProgram, LoadError> {
+) -> Result<(SteeringProgram, Option<Arc<WireStamper>>), LoadError> {
     if wire {
-        match SteeringProgram::load_with(build, dev_ifindex, true) {
-            Ok(p) => return Ok(p),
-            Err(e) => {
-                *fallback = Some(format!(
-                    "the net_dev_start_xmit tracepoint program did not load ({e}); needs \
-                     kernel BTF (CONFIG_DEBUG_INFO_BTF) and BTF tracepoints (kernel >= 5.5)"
-                ))
+        // Held across the load, so that two ports attaching at once start one stamper.
+        let mut running = STAMPER.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(st) = running.upgrade() {
+            match SteeringProgram::load_with(build, dev_ifindex, WireLoad::Share(st.map.as_fd())) {
+                Ok(p) => return Ok((p, Some(st))),
+                Err(e) => {
+                    *fallback = Some(format!("loading with the shared wire-stamp table: {e}"))
+                }
+            }
+        } else {
+            match SteeringProgram::load_with(build, dev_ifindex, WireLoad::NewStamper) {
+                Ok(mut p) => {
+                    return Ok(match WireStamper::start(&mut p) {
+                        Ok(st) => {
+                            let st = Arc::new(st);
+                            *running = Arc::downgrade(&st);
+                            (p, Some(st))
+                        }
+                        Err(why) => {
+                            *fallback = Some(why);
+                            (p, None)
+                        }
+                    })
+                }
+                Err(e) => {
+                    *fallback = Some(format!(
+                        "the net_dev_start_xmit tracepoint program did not load ({e}); needs \
+                         kernel BTF (CONFIG_DEBUG_INFO_BTF) and BTF tracepoints (kernel >= 5.5)"
+                    ))
+                }
             }
         }
     }
-    SteeringProgram::load_with(build, dev_ifindex, false)
+    Ok((
+        SteeringProgram::load_with(build, dev_ifindex, WireLoad::Without)?,
+        None,
+    ))
 }
 
 impl XdpSteering {
@@ -629,7 +713,7 @@ impl XdpSteering {
                 }
             }
         }
-        let program = load_program(Build::Portable, None, wire, &mut wire_fallback)?;
+        let (program, stamper) = load_program(Build::Portable, None, wire, &mut wire_fallback)?;
         let link = Self::link(&program, ifname, ifindex, mode.flags(), mode)?;
         let s = Self::finish(
             program,
@@ -637,7 +721,7 @@ impl XdpSteering {
             ifname,
             ifindex,
             hw_ts_fallback,
-            wire_fallback,
+            (stamper, wire_fallback),
         );
         Ok(s)
     }
@@ -658,8 +742,9 @@ impl XdpSteering {
             ));
         }
         let mut wire_fallback = None;
-        let program = load_program(Build::HwTimestamp, Some(ifindex), wire, &mut wire_fallback)
-            .map_err(|e| format!("loading device-bound: {e}"))?;
+        let (program, stamper) =
+            load_program(Build::HwTimestamp, Some(ifindex), wire, &mut wire_fallback)
+                .map_err(|e| format!("loading device-bound: {e}"))?;
         let link = Self::link(
             &program,
             ifname,
@@ -674,7 +759,7 @@ impl XdpSteering {
             ifname,
             ifindex,
             None,
-            wire_fallback,
+            (stamper, wire_fallback),
         ))
     }
 
@@ -718,35 +803,8 @@ impl XdpSteering {
         ifname: &str,
         ifindex: u32,
         hw_ts_fallback: Option<String>,
-        mut wire_fallback: Option<String>,
+        (wire, wire_fallback): (Option<Arc<WireStamper>>, Option<String>),
     ) -> Self {
-        let mut wire_link =
-            program
-                .wire_prog
-                .as_ref()
-                .and_then(|p| match sys::tp_btf_attach(p.as_fd()) {
-                    Ok(l) => Some(l),
-                    Err(e) => {
-                        wire_fallback = Some(format!(
-                            "attaching the net_dev_start_xmit tracepoint program: {e}"
-                        ));
-                        None
-                    }
-                });
-        // TX stamps need the table mapped; without it RX and TX would be taken at different
-        // points, which is worse than neither: detach the stamper then.
-        let wire_table = match wire_link
-            .as_ref()
-            .map(|_| program.wire_map.try_clone().and_then(crate::WireTable::map))
-        {
-            Some(Ok(t)) => Some(std::sync::Arc::new(t)),
-            Some(Err(e)) => {
-                wire_fallback = Some(format!("mapping the wire-stamp table (mmap): {e}"));
-                wire_link = None;
-                None
-            }
-            None => None,
-        };
         let q = sys::xdp_query(ifindex).unwrap_or_default();
         let mode = match u32::from(q.attach_mode) {
             libbpf_sys::XDP_ATTACHED_DRV => ActiveMode::Native,
@@ -761,7 +819,7 @@ impl XdpSteering {
             mode,
             prog_id: q.prog_id,
             hw_ts_fallback,
-            wire_stamps: wire_link.is_some(),
+            wire_stamps: wire.is_some(),
             wire_fallback,
         };
         if let Some(why) = &status.wire_fallback {
@@ -785,8 +843,7 @@ impl XdpSteering {
         XdpSteering {
             program,
             link,
-            wire_link,
-            wire_table,
+            wire,
             status,
         }
     }
@@ -823,13 +880,13 @@ impl XdpSteering {
 
     /// The wire-stamp table, for TX stamps taken at the same hook as the RX ones (see
     /// [`crate::wire`]); `None` when wire stamps are off.
-    pub fn wire_table(&self) -> Option<std::sync::Arc<crate::WireTable>> {
-        self.wire_table.clone()
+    pub fn wire_table(&self) -> Option<Arc<crate::WireTable>> {
+        self.wire.as_ref().map(|w| Arc::clone(&w.table))
     }
 
     /// The veth wire stamper's tracepoint link, when attached (closing it stops the stamps).
     pub fn wire_link_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.wire_link.as_ref().map(|l| l.as_fd())
+        self.wire.as_ref().map(|w| w.link.as_fd())
     }
 
     /// Detaches now (same as dropping). The kernel detaches when the last reference to the

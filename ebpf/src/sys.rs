@@ -141,6 +141,7 @@ pub(crate) fn load_object(
     extra_progs: &[&str],
     dev_bound: Option<(u32, u32)>,
     map_names: &[&str],
+    reuse_maps: &[(&str, BorrowedFd<'_>)],
 ) -> Result<Loaded, (LoadStage, io::Error)> {
     init_logging();
     let name = CString::new(obj_name).map_err(|e| (LoadStage::Open, io::Error::other(e)))?;
@@ -204,6 +205,21 @@ pub(crate) fn load_object(
             let ret = unsafe { bpf::bpf_program__set_flags(prog, flags) };
             if ret != 0 {
                 return Err((LoadStage::SetFlags, err_from_ret(ret)));
+            }
+        }
+        for (m, fd) in reuse_maps {
+            let stage = || LoadStage::FindMap((*m).to_string());
+            let c = CString::new(*m).map_err(|e| (stage(), io::Error::other(e)))?;
+            // SAFETY: `obj` is open and not loaded; `c` is NUL-terminated.
+            let map = unsafe { bpf::bpf_object__find_map_by_name(obj.as_ptr(), c.as_ptr()) };
+            if map.is_null() {
+                return Err((stage(), io::Error::from_raw_os_error(libc::ENOENT)));
+            }
+            // SAFETY: `map` belongs to the open, unloaded `obj`; libbpf dups `fd` (it stays ours)
+            // and checks at load that the map's type and sizes match the definition.
+            let ret = unsafe { bpf::bpf_map__reuse_fd(map, fd.as_raw_fd()) };
+            if ret != 0 {
+                return Err((stage(), err_from_ret(ret)));
             }
         }
         // SAFETY: `obj` is open; load may be called once.

@@ -18,6 +18,9 @@
  * up, and when found (and not stale) uses that time as the ingress timestamp, with
  * XPTP_META_F_WIRE. This plays the part of a PHY timestamp on a NIC: both ends of a veth
  * residence or path measurement are then taken at the same point, veth_xmit.
+ * The loader attaches one stamper per process and loads every port's XDP program with that
+ * stamper's table (a second stamper on the same tracepoint would stamp each frame later than
+ * the first, by its own run time, and a residence read from two tables would carry it).
  *
  * Parsing limits, on purpose:
  *  - at most one VLAN tag (802.1Q 0x8100 or 802.1ad 0x88A8); a second tag is "not PTP";
@@ -102,7 +105,7 @@ struct wire_key {
 /* One slot of the wire-stamp table. */
 struct wire_slot {
 	struct wire_key key;
-	__u64 tai; /* 0: empty or already used */
+	__u64 tai; /* 0: empty, or being rewritten */
 };
 
 /*
@@ -303,10 +306,12 @@ static __always_inline void wire_lookup(void *data, void *data_end, struct verdi
 	slot = bpf_map_lookup_elem(&xptp_wire, &idx);
 	if (!slot || !wire_key_eq(&slot->key, &k))
 		return;
+	/* Read-only here: one process's ports share the table, and a sender on the same machine
+	 * reads its own frame's slot after this receiver has (see wire.rs); the age check keeps a
+	 * slot from serving a later frame with the same key. */
 	wire = slot->tai;
 	if (!wire)
 		return;
-	slot->tai = 0; /* one use per stamp */
 	if (wire <= *tai && *tai - wire <= XPTP_WIRE_MAX_AGE_NS) {
 		*tai = wire;
 		v->flags |= XPTP_META_F_WIRE;

@@ -425,9 +425,21 @@ fn veth_wire_stamps_time_event_messages_at_the_senders_transmit() {
         "the three Syncs, not the Follow_Ups: {c:?}"
     );
     assert_eq!(c.wire_stale(), 0, "{c:?}");
-    // The XDP program takes a stamp once: the slot of a received Sync is empty now.
+    // The table is read-only to XDP: the last Sync's slot still holds its transmit time, and
+    // this process's second port shares the one stamper and table.
     let k = xptp_ebpf::wire::key_of(&ptp_msg(0x00, 2, 0xb0, 44)).unwrap();
-    assert_eq!(table.lookup(&k), None, "consumed slot still holds a time");
+    assert!(table.lookup(&k).is_some_and(|t| t <= common::tai_now_ns()));
+    let v2 = VethPair::new("w2");
+    let second = in_netns(&v2.ns_a, || {
+        XdpSteering::attach(&v2.if_a, AttachMode::Native, false)
+    })
+    .expect("attach second port");
+    assert!(second.status().wire_stamps);
+    assert!(
+        std::sync::Arc::ptr_eq(&table, &second.wire_table().unwrap()),
+        "a second stamper was started for the second port"
+    );
+    drop(second);
 
     // TX side: a Delay_Req sent from side a.
     let a = udp(&v.ns_a, v.addr_a, 0);
