@@ -176,11 +176,11 @@ fn run_peers(
     }
 }
 
-/// `offset_bound_ns`: the mean slave offset through xptp's TC must stay within it. The issue asks
-/// for 1 us; on a shared 2-vCPU VM under load the software-timestamped ptp4l peers alone swing
-/// by +-10 us and the mean over a 20 s window by a few us, so the CI run uses 10 us (which still
-/// fails if the TC mis-corrects by its own residence, ~50-100 us here) and the 1 us run is kept
-/// as an ignored test for an idle machine.
+/// `offset_bound_ns`: the mean slave offset through xptp's TC must stay within it (the issue's
+/// 1 us). That holds on veth because xptp's ingress and egress times are both veth wire stamps
+/// (`xptp_ebpf::wire`), taken where the ptp4l peers take their own software TX stamps; with
+/// XDP-ingress times the mean was off by 1.3-3.5 us, and with two stampers in one process (one
+/// per port, each adding its run time to the other's stamps) by 1.6-4.1 us.
 fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns: f64) {
     if !netns::require_root() {
         println!("skipping {tag}: needs root");
@@ -286,9 +286,12 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns
             *out.peer_delays.iter().min().unwrap(),
             *out.peer_delays.iter().max().unwrap(),
         );
-        // Stable: positive, below 1 ms, and within 50 µs over the sampling window.
+        // Stable: within 50 µs over the sampling window, and plausible. A veth has no
+        // propagation delay, and xptp's side of the exchange is wire-stamped where the slave's
+        // own TX stamp is taken, so the estimate is the slave's RX stamping delay halved (a few
+        // hundred ns here) and may come out slightly negative: above -2 µs, below 1 ms.
         assert!(
-            lo > 0 && hi < 1_000_000 && hi - lo < 50_000,
+            lo > -2_000 && hi < 1_000_000 && hi - lo < 50_000,
             "{tag}: peer delay unstable or absurd: {:?}",
             out.peer_delays
         );
@@ -298,20 +301,11 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns
 #[test]
 fn e2e_tc_between_ptp4l_master_and_slave() {
     let t = Instant::now();
-    xptp_vs_ptp4l(DelayMechanism::E2E, TcMode::E2e, "fpe2e", 10_000.0);
+    xptp_vs_ptp4l(DelayMechanism::E2E, TcMode::E2e, "fpe2e", 1_000.0);
     eprintln!("took {:?}", t.elapsed());
 }
 
 #[test]
-#[ignore = "the issue's 1 us bound on the slave's mean offset: holds only on an idle machine \
-            (seen -1.9, +2.8, -1.3 us at load average 5); run with --ignored to check"]
-fn e2e_tc_mean_offset_within_1us_idle_machine() {
-    xptp_vs_ptp4l(DelayMechanism::E2E, TcMode::E2e, "fpe2s", 1_000.0);
-}
-
-#[test]
-#[ignore = "known weak: on the loaded shared VM the slave's mean offset through xptp's P2P TC \
-            drifts to +1.6..+3.5 us (noise +-10 us); run with --ignored to measure"]
 fn p2p_tc_between_ptp4l_master_and_slave() {
     let t = Instant::now();
     xptp_vs_ptp4l(DelayMechanism::P2P, TcMode::P2p, "fpp2p", 1_000.0);
