@@ -51,7 +51,8 @@ pub enum RejectReason {
     PathTraceLoop,
     /// Announce without the IEEE C37.238 TLV, on a port whose profile requires it.
     MissingC37238Tlv,
-    /// A computed path delay below zero (clock steps during the exchange, broken timestamps).
+    /// A computed path delay below -10 µs (`NEGATIVE_DELAY_TOLERANCE_NS`: clock steps during
+    /// the exchange, broken timestamps); smaller negative samples are timestamp noise and used.
     NegativePathDelay,
     /// Signaling and Management: not handled by the port core (the management module takes
     /// Management messages before they reach it).

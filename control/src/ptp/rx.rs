@@ -11,7 +11,7 @@ use crate::datasets::DelayMechanism;
 use crate::port::counters::RejectReason;
 use crate::port::delay::{
     e2e_mean_path_delay, offset_from_master, p2p_mean_link_delay, round_ns, scaled, PdelayExchange,
-    Ratio, SyncSample,
+    Ratio, SyncSample, NEGATIVE_DELAY_TOLERANCE_NS,
 };
 use crate::port::master;
 use crate::port::messages::{announce_info, find_c37_238, find_path_trace, ts};
@@ -510,7 +510,7 @@ impl PtpInstance {
             return;
         }
         let mean = e2e_mean_path_delay(&sync, t3, t4, c);
-        if mean < 0 {
+        if mean < -scaled(NEGATIVE_DELAY_TOLERANCE_NS) {
             p.counters.reject(RejectReason::NegativePathDelay);
             return;
         }
@@ -634,7 +634,7 @@ impl PtpInstance {
             fup_correction: fup_c,
         };
         let mean = p2p_mean_link_delay(&ex, nrr);
-        if mean < 0 {
+        if mean < -scaled(NEGATIVE_DELAY_TOLERANCE_NS) {
             p.counters.reject(RejectReason::NegativePathDelay);
             return;
         }
