@@ -96,7 +96,7 @@ fn xptp_master_ptp4l_slave(transport: Transport, delay: DelayMechanism, tag: &st
             p.get("peerMeanPathDelay")
                 .and_then(|v| v.split('.').next())
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(-1)
+                .unwrap_or(i64::MIN)
         }
     };
     // The offset includes the UTC offset: xptp announces the PTP timescale, ptp4l's
@@ -107,8 +107,11 @@ fn xptp_master_ptp4l_slave(transport: Transport, delay: DelayMechanism, tag: &st
         delay.config_value(),
         last.master_offset_ns
     );
+    // A veth has no propagation delay, and xptp's side of each exchange is wire-stamped where
+    // ptp4l takes its own TX stamp: the estimate is ptp4l's RX stamping delay (halved on P2P),
+    // a few hundred ns, and noise can take it slightly below zero (seen -47 ns).
     assert!(
-        delay_ns > 0 && delay_ns < 1_000_000,
+        delay_ns > -2_000 && delay_ns < 1_000_000,
         "path delay {delay_ns} ns from {last:?}"
     );
     // pmc against xptp's own management socket.

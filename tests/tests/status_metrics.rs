@@ -311,7 +311,10 @@ fn status_and_metrics_of_a_slave() {
         "{c:#}"
     );
     let delay = c["mean_path_delay_ns"].as_i64().unwrap();
-    assert!(delay > 0 && delay < 1_000_000, "path delay {delay}");
+    // Back to back on a veth: no propagation delay, and xptp's stamps are taken where ptp4l
+    // takes its own TX stamps (veth wire stamps), so the true figure is a few hundred ns of
+    // ptp4l's RX stamping and noise may take it slightly negative.
+    assert!(delay > -2_000 && delay < 1_000_000, "path delay {delay}");
     assert!(c["frequency_ppb"].is_number());
     let p = &v["ports"][0];
     assert_eq!(p["state"], "SLAVE");
@@ -347,7 +350,7 @@ fn status_and_metrics_of_a_slave() {
     let rx = |e: &Exposition| value(e, "xptp_rx", &[("port", "1"), ("type", "Sync")]);
     assert!(rx(&b) > rx(&a), "rx Sync {} -> {}", rx(&a), rx(&b));
     let d = value(&b, "xptp_path_delay_ns", &[]);
-    assert!(d > 0.0 && d < 1e6, "path delay {d}");
+    assert!(d > -2_000.0 && d < 1e6, "path delay {d}");
     value(&b, "xptp_offset_ns", &[]);
     value(&b, "xptp_frequency_ppb", &[]);
     value(&b, "xptp_virtual_clock_true_error_ns", &[]);
