@@ -18,9 +18,9 @@ use xptp_tests::xptp_run::XptpRun;
 /// of its `AF_PACKET` socket as the fallback), where ptp4l stamps its own. RX: xptp's is the
 /// veth wire stamp of the bridge port that sent the Sync (`xptp_ebpf::wire`); with the XDP
 /// ingress time instead the difference was +5.1, +8.4, +5.3 µs. What is left (measured -0.02,
-/// +0.8, +1.7, +2.4 µs) is most likely the bridge's fan-out: it floods the Sync to xptp's port
-/// first and ptp4l's next, and the wire-stamp table keeps a message's last transmit, so xptp's
-/// Sync looks later by the gap between the two ports' transmits (not verified separately). The `egressLatency` / `ingressLatency` keys calibrate such a
+/// +0.8, +1.7, +2.4 µs) is not explained yet: keying the table by receiving device, which
+/// rules out the bridge flooding one Sync to several ports, left it at +1.0..+3.0 µs. xptp's
+/// slave, unlike ptp4l's free-running one, steers a virtual clock during the exchanges. The `egressLatency` / `ingressLatency` keys calibrate such a
 /// bias away, as with ptp4l.
 const PATH_DELAY_DIFF_RANGE_NS: std::ops::Range<i64> = -2_000..5_000;
 /// Mean |true error| of the converged virtual clock (ns), software timestamps on veth
