@@ -569,8 +569,9 @@ enum WireLoad<'a> {
 /// Detached when the last port holding it is dropped.
 #[derive(Debug)]
 struct WireStamper {
-    map: OwnedFd,
-    link: OwnedFd,
+    /// The tracepoint link: closing it detaches the stamper.
+    _link: OwnedFd,
+    /// The mapped table; it also holds the map descriptor later ports are loaded with.
     table: Arc<crate::WireTable>,
 }
 
@@ -586,19 +587,15 @@ impl WireStamper {
             .ok_or("the stamper program was not loaded")?;
         let link = sys::tp_btf_attach(prog.as_fd())
             .map_err(|e| format!("attaching the net_dev_start_xmit tracepoint program: {e}"))?;
-        let map = program
-            .wire_map
-            .try_clone()
-            .map_err(|e| format!("duplicating the wire-stamp table descriptor: {e}"))?;
         // TX stamps need the table mapped; without it RX and TX stamps would be taken at
         // different points, which is worse than neither: no stamper then.
-        let table = map
+        let table = program
+            .wire_map
             .try_clone()
             .and_then(crate::WireTable::map)
             .map_err(|e| format!("mapping the wire-stamp table (mmap): {e}"))?;
         Ok(WireStamper {
-            map,
-            link,
+            _link: link,
             table: Arc::new(table),
         })
     }
@@ -616,7 +613,8 @@ fn load_program(
         // Held across the load, so that two ports attaching at once start one stamper.
         let mut running = STAMPER.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(st) = running.upgrade() {
-            match SteeringProgram::load_with(build, dev_ifindex, WireLoad::Share(st.map.as_fd())) {
+            match SteeringProgram::load_with(build, dev_ifindex, WireLoad::Share(st.table.map_fd()))
+            {
                 Ok(p) => return Ok((p, Some(st))),
                 Err(e) => {
                     *fallback = Some(format!("loading with the shared wire-stamp table: {e}"))
@@ -882,11 +880,6 @@ impl XdpSteering {
     /// [`crate::wire`]); `None` when wire stamps are off.
     pub fn wire_table(&self) -> Option<Arc<crate::WireTable>> {
         self.wire.as_ref().map(|w| Arc::clone(&w.table))
-    }
-
-    /// The veth wire stamper's tracepoint link, when attached (closing it stops the stamps).
-    pub fn wire_link_fd(&self) -> Option<BorrowedFd<'_>> {
-        self.wire.as_ref().map(|w| w.link.as_fd())
     }
 
     /// Detaches now (same as dropping). The kernel detaches when the last reference to the

@@ -435,9 +435,6 @@ pub(crate) fn xdp_test_run(
     })
 }
 
-/// `SIOCGIFFLAGS` and `SIOCGIFMTU` for `ifname` in the calling thread's network namespace
-/// (unlike /sys/class/net, which shows the namespace that mounted sysfs). `None` when the
-/// interface does not exist.
 /// A datagram socket for interface ioctls and an `ifreq` naming `ifname`; `None` for a name
 /// the kernel cannot take or when no socket can be made.
 fn ifreq_socket(ifname: &str) -> Option<(OwnedFd, libc::ifreq)> {
@@ -460,6 +457,9 @@ fn ifreq_socket(ifname: &str) -> Option<(OwnedFd, libc::ifreq)> {
     Some((sock, req))
 }
 
+/// `SIOCGIFFLAGS` and `SIOCGIFMTU` for `ifname` in the calling thread's network namespace
+/// (unlike /sys/class/net, which shows the namespace that mounted sysfs). `None` when the
+/// interface does not exist.
 pub(crate) fn if_flags_mtu(ifname: &str) -> Option<(u32, u32)> {
     let (sock, mut req) = ifreq_socket(ifname)?;
     // SAFETY: `req` is a valid ifreq with a NUL-terminated name; the kernel fills ifru_flags.

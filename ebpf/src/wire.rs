@@ -5,17 +5,21 @@
 //! the TX side: after one of our own event messages leaves a veth, its slot holds the hook's
 //! time for it, taken at the same point as the ingress stamps of the frames we receive. Using
 //! it as the TX timestamp makes every veth residence, turnaround and path measurement
-//! hook-to-hook, so the delay between the hook and the driver's own software TX stamp (about
-//! 1-3 µs on the project's VMs, and not the same for every sender) cancels out.
+//! hook-to-hook, so whatever lies between the hook and the driver's own software TX stamp
+//! cancels out.
 //!
-//! The slot layout and hash mirror the C (`struct wire_slot`, `wire_slot_of`); a unit test pins
-//! the hash, the netns tests pin the agreement with the kernel's copy.
+//! The slot layout and hash mirror the C (`struct wire_slot`, `wire_slot_of`); unit tests pin
+//! the key layout, the netns tests the agreement with the kernel's copy (user space finds the
+//! entry the kernel wrote for a frame it sent).
 
 use std::{
     io,
-    os::fd::{AsRawFd, OwnedFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd},
     ptr::NonNull,
 };
+
+/// `struct wire_key` as bytes (see [`key_of`]).
+pub type WireKey = [u8; 16];
 
 /// `WIRE_SLOTS` in `xptp.bpf.c`.
 pub const WIRE_SLOTS: usize = 4096;
@@ -27,7 +31,7 @@ const PTP_HEADER_LEN: usize = 34;
 /// `struct wire_key` as bytes: sourcePortIdentity (10), sequenceId (2, wire order),
 /// messageType, domainNumber, 2 zero bytes. `None` for a short header or a general message
 /// (only event messages, types 0-3, are stamped).
-pub fn key_of(ptp_header: &[u8]) -> Option<[u8; 16]> {
+pub fn key_of(ptp_header: &[u8]) -> Option<WireKey> {
     let h = ptp_header.get(..PTP_HEADER_LEN)?;
     let msg_type = h[0] & 0x0f;
     if msg_type > 3 {
@@ -42,7 +46,7 @@ pub fn key_of(ptp_header: &[u8]) -> Option<[u8; 16]> {
 }
 
 /// `wire_slot_of` of the C: the slot a key lives in.
-pub fn slot_of(key: &[u8; 16]) -> usize {
+pub fn slot_of(key: &WireKey) -> usize {
     let seq = u32::from(u16::from_ne_bytes([key[10], key[11]]));
     let mut h = (seq << 8) ^ u32::from(key[12]) ^ (u32::from(key[13]) << 4);
     for &b in &key[..10] {
@@ -59,7 +63,7 @@ pub struct WireTable {
     base: NonNull<u8>,
     len: usize,
     // Keeps the map alive as long as the mapping (the mapping holds its own reference too).
-    _map: OwnedFd,
+    map: OwnedFd,
 }
 
 // SAFETY: the mapping is read-only shared memory; every access is a volatile read of plain
@@ -89,15 +93,16 @@ impl WireTable {
         }
         let base =
             NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap gave null"))?;
-        Ok(WireTable {
-            base,
-            len,
-            _map: map,
-        })
+        Ok(WireTable { base, len, map })
+    }
+
+    /// The table's map descriptor (to load another program with the same table).
+    pub(crate) fn map_fd(&self) -> BorrowedFd<'_> {
+        self.map.as_fd()
     }
 
     /// The hook's CLOCK_TAI time for the event message with `key`, if its slot still holds it.
-    pub fn lookup(&self, key: &[u8; 16]) -> Option<u64> {
+    pub fn lookup(&self, key: &WireKey) -> Option<u64> {
         let off = slot_of(key) * SLOT_LEN;
         debug_assert!(off + SLOT_LEN <= self.len);
         // SAFETY: `off + SLOT_LEN <= len` (slot_of < WIRE_SLOTS); the mapping is live for

@@ -394,9 +394,10 @@ struct sk_buff {
  * and the sender's software TX timestamp is taken (skb_tx_timestamp). A BTF tracepoint rather
  * than fentry on veth_xmit, because fentry needs BPF trampolines that some kernels (the
  * project's own VMs among them) refuse. Records CLOCK_TAI for PTP event messages only;
- * everything else costs two small reads. Never changes the frame. Not reached by
- * dev_direct_xmit (AF_XDP copy-mode TX, AF_PACKET with PACKET_QDISC_BYPASS): frames sent that
- * way arrive without a wire stamp and keep their XDP-ingress time.
+ * everything else costs two small reads. Never changes the frame. Whether frames sent through
+ * dev_direct_xmit (AF_XDP copy-mode TX, AF_PACKET with PACKET_QDISC_BYPASS) pass this hook
+ * depends on the kernel (on 6.18 the bench's AF_XDP-sent Syncs looked wire-stamped, not
+ * checked directly); a frame that arrives without a wire stamp keeps its XDP-ingress time.
  */
 SEC("tp_btf/net_dev_start_xmit")
 int xptp_veth_wire(unsigned long long *ctx)

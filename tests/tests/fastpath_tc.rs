@@ -193,7 +193,7 @@ fn run_peers(
 }
 
 /// `offset_bound_ns`: the mean slave offset through xptp's TC must stay within it (the issue's
-/// 1 us). That holds on veth because xptp's ingress and egress times are both veth wire stamps
+/// 1 us for E2E; P2P's 1.5 us is explained at its test). That holds on veth because xptp's ingress and egress times are both veth wire stamps
 /// (`xptp_ebpf::wire`), taken where the ptp4l peers take their own software TX stamps; with
 /// XDP-ingress times the mean was off by 1.3-3.5 us, and with two stampers in one process (one
 /// per port, each adding its run time to the other's stamps) by 1.6-4.1 us.

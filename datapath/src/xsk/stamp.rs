@@ -41,7 +41,7 @@ struct Pending<T: Copy + Default> {
     tag: T,
     pre_tai_ns: u64,
     /// The frame's key in the veth wire-stamp table, when one is in use.
-    wire_key: Option<[u8; 16]>,
+    wire_key: Option<xptp_ebpf::wire::WireKey>,
     live: bool,
 }
 
