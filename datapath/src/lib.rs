@@ -16,6 +16,7 @@
     )
 )]
 
+pub mod delay_filter;
 pub mod fastpath;
 pub mod handoff;
 pub mod wire;

@@ -30,7 +30,7 @@ use crate::handoff::{PortId, Transport, TxDropReason, TxOutcome, TxToken};
 
 mod stamp;
 pub use stamp::{
-    tai_minus_realtime_ns, Stamp, StampError, StampEvents, StampSocket, PENDING_CAP,
+    tai_minus_realtime_ns, Sent, Stamp, StampError, StampEvents, StampSocket, PENDING_CAP,
     STAMP_TIMEOUT_NS,
 };
 
@@ -494,6 +494,14 @@ pub enum TxSwTs {
     /// Sent through an `AF_PACKET` socket: the kernel's software stamp at the driver's transmit
     /// (`SO_TIMESTAMPING`), as ptp4l's `time_stamping software` gets.
     Kernel,
+    /// veth: sent through the `AF_PACKET` socket and timed by the wire-stamp table at the
+    /// transmit hook, the point the receive side is stamped at. `kernel_stamps`: whether the
+    /// kernel still stamps them too (off on transparent-clock ports, so that its stamping work
+    /// does not hold frames back on their way to the peer; see `StampSocket::set_wire_table`).
+    Wire {
+        /// Kernel software stamps still requested.
+        kernel_stamps: bool,
+    },
     /// CLOCK_TAI read immediately before the AF_XDP kick, with the reason the kernel stamp is
     /// not used.
     PreKick(String),
@@ -505,6 +513,12 @@ impl TxSwTs {
         match self {
             TxSwTs::NotNeeded => "NIC".into(),
             TxSwTs::Kernel => "kernel software (SO_TIMESTAMPING at driver transmit)".into(),
+            TxSwTs::Wire {
+                kernel_stamps: false,
+            } => "veth wire stamp at net_dev_start_xmit (kernel TX stamping off)".into(),
+            TxSwTs::Wire {
+                kernel_stamps: true,
+            } => "veth wire stamp at net_dev_start_xmit (kernel TX stamping on, as at a software-stamping peer)".into(),
             TxSwTs::PreKick(why) => format!("CLOCK_TAI before the AF_XDP kick ({why})"),
         }
     }
@@ -574,7 +588,8 @@ pub struct XskSocket {
     tx_meta_len: usize,
     events: RingEvents,
     stamp: Option<StampSocket<TxToken>>,
-    /// Frames sent through `stamp` that are to be reported without waiting (table full).
+    /// Frames sent through `stamp` whose stamp (CLOCK_TAI) was known at the send: their wire
+    /// stamp, or their pre-send reading when the pending table was full.
     stamp_ready: Vec<(TxToken, u64)>,
 }
 
@@ -909,11 +924,11 @@ impl XskSocket {
     /// out, or was never awaited).
     fn poll_stamps<F: FnMut(TxToken, TxOutcome)>(&mut self, f: &mut F) -> usize {
         let mut n = 0;
-        for (token, pre) in self.stamp_ready.drain(..) {
+        for (token, stamp) in self.stamp_ready.drain(..) {
             f(
                 token,
                 TxOutcome::Sent {
-                    sw_tai_ns: pre,
+                    sw_tai_ns: stamp,
                     hw_ns: None,
                 },
             );
@@ -953,12 +968,21 @@ impl XskSocket {
 
     /// veth: take event messages' TX times from the wire-stamp table of this port's XDP
     /// program (`XdpSteering::wire_table`), so that they are taken at the same hook as the
-    /// ingress stamps. Returns whether it applies (only event messages sent through the
+    /// ingress stamps; `kernel_stamps`: keep asking the kernel for its software stamps too
+    /// (see `StampSocket::set_wire_table`: true for ordinary ports, false for a transparent
+    /// clock's). Returns whether it applies (only event messages sent through the
     /// kernel-timestamp socket pass the hook; AF_XDP copy-mode TX bypasses it).
-    pub fn set_wire_table(&mut self, table: std::sync::Arc<xptp_ebpf::WireTable>) -> bool {
+    pub fn set_wire_table(
+        &mut self,
+        table: std::sync::Arc<xptp_ebpf::WireTable>,
+        kernel_stamps: bool,
+    ) -> bool {
         match self.stamp.as_mut() {
             Some(st) => {
-                st.set_wire_table(table);
+                st.set_wire_table(table, kernel_stamps);
+                self.status.tx_sw_ts = TxSwTs::Wire {
+                    kernel_stamps: st.kernel_stamps(),
+                };
                 true
             }
             None => false,
@@ -1074,9 +1098,9 @@ impl XskSocket {
                 slot.patched = true;
             }
             match st.send(data.contents(), slot.token, pre) {
-                Ok(awaited) => {
-                    if !awaited {
-                        ready.push((slot.token, pre));
+                Ok(outcome) => {
+                    if let Sent::Stamped(stamp) = outcome {
+                        ready.push((slot.token, stamp.tai_ns()));
                     }
                     tx_free.push(*d);
                     sent += 1;

@@ -18,7 +18,7 @@ use xptp_datapath::handoff::{
 };
 use xptp_datapath::worker::{self, IdlePolicy, ToControl, WorkerConfig};
 use xptp_datapath::xsk::{
-    clock_tai_ns, rx_queue_count, BindMode, QueueCoverage, TxHwTs, XskConfig, XskSocket,
+    clock_tai_ns, rx_queue_count, BindMode, QueueCoverage, TxHwTs, TxSwTs, XskConfig, XskSocket,
 };
 
 /// Upper bound for XDP ingress minus sender's CLOCK_TAI: a few ms, generous for VM stalls.
@@ -440,5 +440,143 @@ fn multi_queue_interface_with_one_socket_is_reported() {
         assert!(w.contains("go to the kernel"), "{w}");
         let all = xptp_datapath::xsk::queue_coverage(&dev, &[0, 1, 2, 3]).unwrap();
         assert_eq!(all.warning(), None);
+    });
+}
+
+/// On a wire-stamped veth, event messages take their TX time from the wire-stamp table and the
+/// kernel is no longer asked for software TX stamps (whose stamping work, done in the veth's
+/// transmit before the peer gets the frame, delayed every frame on its way: see
+/// `StampSocket::set_wire_table`). Every frame reaches the peer, each report carries exactly
+/// the table's time for that frame, taken while it was being sent, and the status says so.
+#[test]
+fn wire_stamped_veth_reports_tx_times_from_the_table_without_kernel_stamps() {
+    if !require_root("wire_stamped_veth_reports_tx_times_from_the_table_without_kernel_stamps") {
+        return;
+    }
+    if std::env::var_os(xptp_ebpf::loader::WIRE_ENV).is_some() {
+        eprintln!("SKIP: {} is set", xptp_ebpf::loader::WIRE_ENV);
+        return;
+    }
+    let lab = Lab::new("xsw");
+    in_netns(&lab.a, || {
+        let steering = attach_steering(&lab.va);
+        let table = steering
+            .wire_table()
+            .expect("veth comes with the wire stamper");
+        let cfg = XskConfig {
+            frame_count: 256,
+            ring_size: 128,
+            ..XskConfig::default()
+        };
+        let mut sock = XskSocket::open(3, &lab.va, 0, &cfg).expect("bind AF_XDP socket");
+        // A transparent clock's port: kernel stamping off.
+        assert!(sock.set_wire_table(table.clone(), false));
+        assert_eq!(
+            sock.status().tx_sw_ts,
+            TxSwTs::Wire {
+                kernel_stamps: false
+            },
+            "{}",
+            sock.status().tx_sw_ts.describe()
+        );
+        steering
+            .register_xsk(0, sock.as_fd())
+            .expect("register the socket in the XSKMAP");
+        let link = Arc::new(Link::new(LinkConfig::default()));
+        let w = worker::spawn(
+            "xsk-wire",
+            WorkerConfig {
+                core: None,
+                idle: IdlePolicy::SleepAfter(64),
+                drop_capabilities: false,
+                rt_priority: None,
+            },
+            vec![sock],
+            link.clone(),
+            ToControl,
+        )
+        .expect("spawn worker");
+
+        // Sync and Delay_Req alternately, sequence ids picked so that no two share a slot of
+        // the direct-mapped table (the lookups below come after all the sends).
+        let mut payloads = Vec::new();
+        let mut slots = std::collections::HashSet::new();
+        let mut seq = 0u16;
+        while payloads.len() < 12 {
+            seq += 1;
+            let p = ptp_payload(
+                (payloads.len() % 2) as u8,
+                seq,
+                0x5157_0000 + u32::from(seq),
+            );
+            let k = xptp_ebpf::wire::key_of(&p).expect("an event message has a key");
+            if slots.insert(xptp_ebpf::wire::slot_of(&k)) {
+                payloads.push(p);
+            }
+        }
+        let frames: Vec<Vec<u8>> = payloads
+            .iter()
+            .map(|p| l2_frame(PTP_MCAST_MAC, MAC_A, None, p))
+            .collect();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let n = frames.len();
+        let captured = std::thread::scope(|s| {
+            let cap = s.spawn(|| {
+                in_netns(&lab.b, || {
+                    let raw = RawSock::open(&lab.vb);
+                    ready_tx.send(()).unwrap();
+                    let mut got = 0;
+                    let deadline = Instant::now() + Duration::from_secs(3);
+                    while got < n && Instant::now() < deadline {
+                        if let Some(f) = raw.recv(Duration::from_millis(100)) {
+                            if f.len() >= 14 && f[6..12] == MAC_A {
+                                got += 1;
+                            }
+                        }
+                    }
+                    got
+                })
+            });
+            ready_rx.recv().unwrap();
+            let mut windows = Vec::new();
+            for (i, f) in frames.iter().enumerate() {
+                let before = clock_tai_ns();
+                assert!(link.send_down(TxRequest {
+                    port: 3,
+                    token: TxToken(i as u64),
+                    frame: FrameBuf::from_slice(f).unwrap(),
+                }));
+                let r = wait_report(&link, Duration::from_secs(3)).expect("TX report");
+                windows.push((r, before, clock_tai_ns()));
+            }
+            for (i, (r, before, after)) in windows.iter().enumerate() {
+                assert_eq!(r.token, TxToken(i as u64));
+                let TxOutcome::Sent { sw_tai_ns, .. } = r.outcome else {
+                    panic!("frame {i} not sent: {:?}", r.outcome);
+                };
+                let k = xptp_ebpf::wire::key_of(&payloads[i]).unwrap();
+                assert_eq!(
+                    Some(sw_tai_ns),
+                    table.lookup(&k),
+                    "frame {i}: reported TX time is not its wire stamp"
+                );
+                assert!(
+                    (*before..=*after).contains(&sw_tai_ns),
+                    "frame {i}: wire stamp {sw_tai_ns} outside its send [{before}, {after}]"
+                );
+            }
+            cap.join().unwrap()
+        });
+        assert_eq!(captured, n, "every event message reached the peer");
+        let c = w.counters().snapshot();
+        assert_eq!(
+            c.tx_kernel_stamped, n as u64,
+            "all went through the stamp socket"
+        );
+        assert_eq!(c.tx_wire_stamped, n as u64, "{c:?}");
+        assert_eq!(c.tx_wire_missed, 0, "{c:?}");
+        assert_eq!(c.tx_stamp_fallbacks, 0, "{c:?}");
+        drop(w.stop());
+        drop(steering);
     });
 }

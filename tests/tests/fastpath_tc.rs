@@ -194,9 +194,12 @@ fn run_peers(
 
 /// `offset_bound_ns`: the mean slave offset through xptp's TC must stay within it (the issue's
 /// 1 us for E2E; P2P's 1.5 us is explained at its test). That holds on veth because xptp's ingress and egress times are both veth wire stamps
-/// (`xptp_ebpf::wire`), taken where the ptp4l peers take their own software TX stamps; with
-/// XDP-ingress times the mean was off by 1.3-3.5 us, and with two stampers in one process (one
-/// per port, each adding its run time to the other's stamps) by 1.6-4.1 us.
+/// (`xptp_ebpf::wire`), taken where the ptp4l peers take their own software TX stamps, and
+/// because the TC's event messages no longer ask the kernel for a TX stamp (its stamping
+/// work in the veth's transmit held each frame back 0.3-7 us before the peer's RX stamp, by a
+/// different amount per message type, which P2P turned into -1.1..-2.1 us). With XDP-ingress
+/// times the mean was off by 1.3-3.5 us, and with two stampers in one process (one per port,
+/// each adding its run time to the other's stamps) by 1.6-4.1 us.
 fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns: f64) {
     if !netns::require_root() {
         println!("skipping {tag}: needs root");
@@ -229,6 +232,15 @@ fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns
             c.wire_stamped(),
             c.wire_stale()
         );
+    }
+    if let Some(dp) = tc.datapath() {
+        for s in dp.socket_status() {
+            eprintln!(
+                "{tag}: port {} TX times: {}",
+                s.port + 1,
+                s.tx_sw_ts.describe()
+            );
+        }
     }
     let fc = &tc.handles().counters;
     eprintln!(
@@ -326,10 +338,12 @@ fn e2e_tc_between_ptp4l_master_and_slave() {
     eprintln!("took {:?}", t.elapsed());
 }
 
-/// Bound 1.5 µs, not the 1 µs: over 14 runs this session the P2P mean was within 1 µs
-/// 13 times (-795 .. +615 ns) and -1118 ns once (a CI rehearsal, beside the E2E test), while
-/// ptp4l's own P2P TC in the same topology missed 1 µs in 6 of its 20 runs (down to
-/// -1536 ns). On these software-stamped VMs 1 µs is the peers' own noise floor for P2P.
+/// P2P: the link delay xptp adds for the master's link comes from its own Pdelay exchanges
+/// with the master, filtered as ptp4l filters its peer delay (moving median of 10, negative
+/// samples kept), and it must cancel the slave's own peer delay and the Sync's delivery.
+/// Bound 1.5 µs, not the 1 µs: over 15 runs since the TC stopped asking for kernel TX
+/// stamps the mean was -1124 .. +941 ns, 14 of them within 1 µs (-625 .. +941 ns), while
+/// ptp4l's own P2P TC in the same runs gave -1415 .. +121 ns.
 #[test]
 fn p2p_tc_between_ptp4l_master_and_slave() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -159,8 +159,8 @@ fn xptp_slave_follows_ptp4l_master() {
 
     assert!(
         xptp.log_text()
-            .contains("TX timestamps of event messages: kernel software"),
-        "xptp's log does not say its event messages get kernel TX timestamps:\n{}",
+            .contains("TX timestamps of event messages: veth wire stamp at net_dev_start_xmit (kernel TX stamping on"),
+        "xptp's log does not say its event messages are wire-stamped on the veth:\n{}",
         xptp.log_text()
     );
 

@@ -327,6 +327,8 @@ pub fn prepare(args: &RunArgs, cfg: Config) -> Result<Plan, DaemonError> {
                 .ports
                 .first()
                 .map(|(_, p)| p.log_min_pdelay_req_interval);
+            o.delay_filter = cfg.servo.delay_filter;
+            o.delay_filter_length = cfg.servo.delay_filter_length;
         }
         let uds = bind_management(&cfg)?;
         let running = fprun::start(o)?;
@@ -483,11 +485,13 @@ fn log_datapath(g: usize, dp: &Datapath) {
             (xsk::TxHwTs::Enabled { .. }, _) => {
                 tracing::info!(ifname = %a.ifname, "TX timestamps: NIC (AF_XDP TX metadata)")
             }
-            (xsk::TxHwTs::Unavailable(why), xsk::TxSwTs::Kernel) => tracing::info!(
-                ifname = %a.ifname,
-                "TX timestamps of event messages: {} (no NIC stamp: {why})",
-                s.tx_sw_ts.describe()
-            ),
+            (xsk::TxHwTs::Unavailable(why), xsk::TxSwTs::Kernel | xsk::TxSwTs::Wire { .. }) => {
+                tracing::info!(
+                    ifname = %a.ifname,
+                    "TX timestamps of event messages: {} (no NIC stamp: {why})",
+                    s.tx_sw_ts.describe()
+                )
+            }
             (xsk::TxHwTs::Unavailable(why), sw) => tracing::warn!(
                 ifname = %a.ifname,
                 "TX timestamps of event messages: {} (no NIC stamp: {why}); measured delays carry the kick's latency",

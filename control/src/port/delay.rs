@@ -17,13 +17,11 @@ pub const fn scaled(ns: i128) -> i128 {
     ns * SCALE
 }
 
-/// The most negative mean path / link delay sample still used (ns). A link with next to no
-/// propagation delay (a veth, a short cable with timestamps taken at matching points) has
-/// samples scattered around zero by timestamp noise, half of them negative; dropping those
-/// would leave only the positive half, biasing the filtered delay up and the offset with it
-/// (ptp4l uses them too). Below this a sample is taken as broken (a clock step during the
-/// exchange, a bad timestamp) and rejected.
-pub const NEGATIVE_DELAY_TOLERANCE_NS: i128 = 10_000;
+/// The most negative mean path / link delay sample still used (ns); see
+/// [`xptp_datapath::delay_filter::NEGATIVE_DELAY_TOLERANCE_NS`], which the fast path's P2P
+/// transparent clock applies too.
+pub const NEGATIVE_DELAY_TOLERANCE_NS: i128 =
+    xptp_datapath::delay_filter::NEGATIVE_DELAY_TOLERANCE_NS as i128;
 
 /// Scaled nanoseconds → nanoseconds, rounded to nearest.
 pub fn round_ns(s: i128) -> i128 {

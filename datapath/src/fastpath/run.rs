@@ -11,13 +11,14 @@
 //! Minimal on purpose: the `xptp run` daemon replaces this with the full control plane. Used by
 //! `examples/xptp_tc.rs` and the netns integration tests.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::config::{ConfigUpdate, FastPathConfig, PortConfig, TcMode, MAX_PORTS};
 use super::engine::{FastPath, FastPathHandles};
+use crate::delay_filter::{DelayFilter, DelayFilterKind, NEGATIVE_DELAY_TOLERANCE_NS};
 use crate::handoff::{
     FrameBuf, Lane, Link, LinkConfig, PortId, RxMessage, TxOutcome, TxRequest, TxToken,
 };
@@ -26,7 +27,7 @@ use crate::wire::{
     Body, ClockIdentity, HeaderRepr, Message, MessageRepr, MessageType, PortIdentity, TimeInterval,
     Timestamp,
 };
-use crate::worker::{self, CounterSnapshot, IdlePolicy, WorkerConfig, WorkerHandle};
+use crate::worker::{self, Counter, CounterSnapshot, IdlePolicy, WorkerConfig, WorkerHandle};
 use crate::xsk::{XskConfig, XskError, XskSocket};
 
 /// Why the fast path could not be started.
@@ -83,6 +84,11 @@ pub struct RunOptions {
     pub rt_priority: Option<u8>,
     /// For P2P ports: send Pdelay_Req at 2^this seconds and feed meanLinkDelay to the worker.
     pub log_min_pdelay_req_interval: Option<i8>,
+    /// The filter over those link-delay samples (linuxptp `delay_filter`, default moving
+    /// median) ...
+    pub delay_filter: DelayFilterKind,
+    /// ... and its window (`delay_filter_length`, default 10, as ptp4l's).
+    pub delay_filter_length: usize,
     /// Start the built-in minimal control thread (true), or leave the worker's [`Link`] to
     /// the caller ([`Running::link`]), who then drains what goes up to control and sends TX
     /// requests itself (tests that put a `PtpInstance` behind the fast path).
@@ -99,6 +105,8 @@ impl RunOptions {
             idle: IdlePolicy::YieldAfter(64),
             rt_priority: None,
             log_min_pdelay_req_interval: None,
+            delay_filter: DelayFilterKind::MovingMedian,
+            delay_filter_length: 10,
             control_thread: true,
         }
     }
@@ -364,7 +372,11 @@ pub fn stand_up(opts: DatapathOptions) -> Result<Datapath, RunError> {
                 source,
             })?;
         if let Some(t) = st.wire_table() {
-            if !sock.set_wire_table(t) {
+            // A transparent clock's frames must not wait for the kernel's stamping work; an
+            // ordinary port keeps it, as its software-stamping peers do (see
+            // `StampSocket::set_wire_table`).
+            let tc = cfg.ports.get(i).is_some_and(|p| p.tc);
+            if !sock.set_wire_table(t, !tc) {
                 tracing::warn!(
                     ifname = %ifname,
                     "veth wire stamps on RX only: no kernel-timestamp socket for TX, so TX \
@@ -421,7 +433,7 @@ pub struct Running {
     control: Option<JoinHandle<()>>,
     dp: Option<Datapath>,
     handles: FastPathHandles,
-    link_delays: Arc<[crate::worker::Counter; MAX_PORTS]>,
+    link_delays: Arc<[LinkDelay; MAX_PORTS]>,
     link: Arc<Link>,
 }
 
@@ -473,12 +485,23 @@ impl Running {
         })
     }
 
-    /// The last meanLinkDelay measured on `port` (ns), when link delay is measured.
+    /// The filtered meanLinkDelay of `port` (ns), once link delay is measured there. It may
+    /// be slightly negative on a link without propagation delay (see
+    /// [`NEGATIVE_DELAY_TOLERANCE_NS`]).
     pub fn mean_link_delay_ns(&self, port: PortId) -> Option<i64> {
         self.link_delays
             .get(usize::from(port))
-            .map(|c| c.get() as i64)
-            .filter(|v| *v != 0)
+            .map(|c| c.filtered.load(Ordering::Relaxed))
+            .filter(|v| *v != LinkDelay::UNKNOWN)
+    }
+
+    /// Link-delay samples of `port`: (fed to the filter, rejected as broken: below
+    /// −[`NEGATIVE_DELAY_TOLERANCE_NS`] or above 1 s).
+    pub fn link_delay_samples(&self, port: PortId) -> (u64, u64) {
+        self.link_delays
+            .get(usize::from(port))
+            .map(|c| (c.used.get(), c.rejected.get()))
+            .unwrap_or_default()
     }
 
     /// XDP program counters of every interface: (steered, seen).
@@ -530,7 +553,7 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
     d.rt_priority = opts.rt_priority;
     let dp = stand_up(d)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let link_delays: Arc<[crate::worker::Counter; MAX_PORTS]> = Arc::new(Default::default());
+    let link_delays: Arc<[LinkDelay; MAX_PORTS]> = Arc::new(Default::default());
     let link = dp.link().clone();
     let management = Arc::new(Lane::new(MANAGEMENT_LANE));
     let control = if opts.control_thread {
@@ -540,11 +563,15 @@ pub fn start(opts: RunOptions) -> Result<Running, RunError> {
         let handles = dp.handles().clone();
         let cfg = *dp.config();
         let delays = link_delays.clone();
-        let interval = opts.log_min_pdelay_req_interval;
+        let measure = LinkDelayOptions {
+            log_interval: opts.log_min_pdelay_req_interval,
+            filter: opts.delay_filter,
+            filter_length: opts.delay_filter_length,
+        };
         Some(
             std::thread::Builder::new()
                 .name("xptp-fp-control".into())
-                .spawn(move || control_loop(&stop, &link, &handles, cfg, interval, &delays, &up))
+                .spawn(move || control_loop(&stop, &link, &handles, cfg, measure, &delays, &up))
                 .map_err(RunError::Spawn)?,
         )
     } else {
@@ -594,6 +621,40 @@ pub fn run_master_responder(iface: &str, mut cfg: FastPathConfig) -> Result<Runn
     start(RunOptions::new(&[iface], cfg))
 }
 
+/// One P2P port's meanLinkDelay, as the control thread measures it.
+#[derive(Debug)]
+struct LinkDelay {
+    /// The filtered value (ns), [`Self::UNKNOWN`] before the first sample.
+    filtered: AtomicI64,
+    /// Samples fed to the filter.
+    used: Counter,
+    /// Samples rejected as broken.
+    rejected: Counter,
+}
+
+impl LinkDelay {
+    const UNKNOWN: i64 = i64::MIN;
+}
+
+impl Default for LinkDelay {
+    fn default() -> Self {
+        LinkDelay {
+            filtered: AtomicI64::new(Self::UNKNOWN),
+            used: Counter::default(),
+            rejected: Counter::default(),
+        }
+    }
+}
+
+/// How the control thread measures link delay.
+#[derive(Clone, Copy, Debug)]
+struct LinkDelayOptions {
+    /// Pdelay_Req every 2^this seconds; `None`: not measured.
+    log_interval: Option<i8>,
+    filter: DelayFilterKind,
+    filter_length: usize,
+}
+
 /// One outstanding peer-delay measurement.
 #[derive(Clone, Copy, Debug, Default)]
 struct PdelayProbe {
@@ -609,13 +670,17 @@ fn control_loop(
     link: &Link,
     h: &FastPathHandles,
     cfg: FastPathConfig,
-    log_interval: Option<i8>,
-    delays: &[crate::worker::Counter; MAX_PORTS],
+    measure: LinkDelayOptions,
+    delays: &[LinkDelay; MAX_PORTS],
     management: &Lane<RxMessage>,
 ) {
-    let period = log_interval.map(|l| Duration::from_secs_f64(2f64.powi(i32::from(l))));
+    let period = measure
+        .log_interval
+        .map(|l| Duration::from_secs_f64(2f64.powi(i32::from(l))));
     let mut probes = [PdelayProbe::default(); MAX_PORTS];
-    let mut filt: [Option<i64>; MAX_PORTS] = [None; MAX_PORTS];
+    let mut filt: Vec<DelayFilter> = (0..MAX_PORTS)
+        .map(|_| DelayFilter::new(measure.filter, measure.filter_length))
+        .collect();
     let mut next = std::time::Instant::now();
     let mut seq: u16 = 0;
     // Acquire: pairs with the Release store in Running::shutdown.
@@ -702,22 +767,18 @@ fn control_loop(
                 let d = ((i128::from(t4) - i128::from(t1)) - (t3 - t2) - corr) / 2;
                 let d = d as i64;
                 pr.t1 = None;
-                if (0..1_000_000_000).contains(&d) {
-                    let v = match filt.get(port).copied().flatten() {
-                        Some(prev) => prev + (d - prev) / 4,
-                        None => d,
-                    };
-                    if let Some(s) = filt.get_mut(port) {
-                        *s = Some(v);
-                    }
-                    if let Some(c) = delays.get(port) {
-                        let old = c.get();
-                        c.add((v as u64).wrapping_sub(old));
-                    }
+                let (Some(f), Some(cell)) = (filt.get_mut(port), delays.get(port)) else {
+                    continue;
+                };
+                if let Some(v) = filter_link_delay(f, d) {
+                    cell.used.add(1);
+                    cell.filtered.store(v, Ordering::Relaxed);
                     let _ = h.updates.push(ConfigUpdate::MeanLinkDelay {
                         port: port as PortId,
                         delay: TimeInterval::from_nanos_saturating(v),
                     });
+                } else {
+                    cell.rejected.add(1);
                 }
             }
         }
@@ -725,6 +786,17 @@ fn control_loop(
             std::thread::sleep(Duration::from_micros(500));
         }
     }
+}
+
+/// Feeds one meanLinkDelay sample `d` (ns) to `f` and gives the filtered value, or `None` when
+/// the sample is broken (below −[`NEGATIVE_DELAY_TOLERANCE_NS`], or above 1 s). Negative
+/// samples are kept: on a veth or a short link they scatter around zero, and dropping them
+/// would bias every corrected Sync by the positive half's mean. The filter is ptp4l's for peer
+/// delay (moving median of 10 by default), so that one late Pdelay_Resp moves no correction.
+fn filter_link_delay(f: &mut DelayFilter, d: i64) -> Option<i64> {
+    (-NEGATIVE_DELAY_TOLERANCE_NS..1_000_000_000)
+        .contains(&d)
+        .then(|| f.push(d))
 }
 
 fn pdelay_req_frame(cfg: &FastPathConfig, pc: &PortConfig, seq: u16) -> Result<FrameBuf, ()> {
@@ -746,4 +818,34 @@ fn pdelay_req_frame(cfg: &FastPathConfig, pc: &PortConfig, seq: u16) -> Result<F
     )
     .map_err(|_| ())?;
     FrameBuf::from_slice(&bytes).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A veth-like link: samples around 0 (timestamp noise, half of them negative) with a late
+    /// Pdelay_Resp every tenth exchange. What a P2P TC adds to each Sync must stay at the
+    /// noise's centre; the filter this replaced (negative samples dropped, then an average
+    /// with gain 1/4) gave +120..+155 ns before the first late response and +2.1..+8.3 µs
+    /// after, and every corrected Sync, so the slave's offset, moved with it.
+    #[test]
+    fn link_delay_keeps_negative_samples_and_ignores_late_responses() {
+        let mut f = DelayFilter::new(DelayFilterKind::MovingMedian, 10);
+        let noise = [-310, 120, -40, 260, -220, 30, -150, 200, -90];
+        let mut last = None;
+        for i in 0..40 {
+            let d = if i % 10 == 9 { 25_000 } else { noise[i % 9] };
+            last = filter_link_delay(&mut f, d).or(last);
+        }
+        let v = last.expect("samples accepted");
+        assert!(
+            v.abs() < 100,
+            "filtered link delay {v} ns, noise centred on 0"
+        );
+        // A broken sample is refused and leaves the filter alone.
+        assert_eq!(filter_link_delay(&mut f, -50_000), None);
+        assert_eq!(filter_link_delay(&mut f, 2_000_000_000), None);
+        assert_eq!(f.value(), Some(v));
+    }
 }

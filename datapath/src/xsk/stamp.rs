@@ -46,8 +46,25 @@ struct Pending<T: Copy + Default> {
 }
 
 /// The longest a wire stamp may precede the driver's TX stamp of the same frame and still be
-/// taken as that frame's (a slot reused by another frame with the same key is older).
+/// taken as that frame's (a slot reused by another frame with the same key is older). Used only
+/// where the kernel stamp could not be switched off (see [`StampSocket::set_wire_table`]).
 pub const WIRE_MAX_LEAD_NS: u64 = 1_000_000;
+
+/// How long after its send a frame on a wire-stamped veth may still find its wire stamp. On a
+/// veth without a qdisc the transmit hook runs inside `sendto`, so the stamp is there when the
+/// call returns; a qdisc (or a busy queue) defers the transmit, and the frame is looked up again
+/// on each poll until this long has passed (then reported with its pre-send reading, counted).
+pub const WIRE_WAIT_NS: u64 = 2_000_000;
+
+/// What became of a frame handed to [`StampSocket::send`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Its stamp is awaited: [`StampSocket::poll`] reports it.
+    Awaited,
+    /// Its stamp is known already (its wire stamp, or its pre-send reading when nothing can
+    /// be awaited): report it now.
+    Stamped(Stamp),
+}
 
 /// What became of a frame sent through the stamping socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +99,8 @@ pub struct StampEvents {
     pub fallbacks: u64,
     /// Frames reported with their veth wire stamp ([`Stamp::Wire`]).
     pub wire: u64,
-    /// Frames that should have had a wire stamp but whose slot no longer held it (the kernel
-    /// stamp was used).
+    /// Frames that should have had a wire stamp but did not find it (the kernel stamp, or
+    /// with kernel stamps off the pre-send reading, was used).
     pub wire_missed: u64,
 }
 
@@ -97,6 +114,9 @@ pub struct StampSocket<T: Copy + Default> {
     live: usize,
     events: StampEvents,
     wire: Option<std::sync::Arc<xptp_ebpf::WireTable>>,
+    /// Whether the kernel stamps sent frames (`SOF_TIMESTAMPING_TX_SOFTWARE`); off once the
+    /// wire-stamp table gives the TX times.
+    kernel_stamps: bool,
 }
 
 /// Why the stamping socket could not be set up.
@@ -181,23 +201,14 @@ impl<T: Copy + Default> StampSocket<T> {
         }
         // SAFETY: `raw` is a descriptor we just opened and own exclusively.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let flags: u32 = SOF_TX_SOFTWARE | SOF_SOFTWARE | SOF_OPT_ID | SOF_OPT_TSONLY;
-        // SAFETY: `flags` is a u32 that outlives the call; the length passed is its size.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_TIMESTAMPING,
-                (&flags as *const u32).cast(),
-                core::mem::size_of::<u32>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(StampError::Timestamping {
-                ifname: ifname.to_owned(),
-                source: io::Error::last_os_error(),
-            });
-        }
+        set_timestamping(
+            &fd,
+            SOF_TX_SOFTWARE | SOF_SOFTWARE | SOF_OPT_ID | SOF_OPT_TSONLY,
+        )
+        .map_err(|source| StampError::Timestamping {
+            ifname: ifname.to_owned(),
+            source,
+        })?;
         let mut sll: libc::sockaddr_ll = sockaddr_ll_zeroed();
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_ifindex = ifindex as i32;
@@ -224,21 +235,48 @@ impl<T: Copy + Default> StampSocket<T> {
             live: 0,
             events: StampEvents::default(),
             wire: None,
+            kernel_stamps: true,
         })
     }
 
-    /// Reports event messages' TX times from the veth wire-stamp table from now on (the
-    /// kernel stamp stays the fallback).
-    pub fn set_wire_table(&mut self, table: std::sync::Arc<xptp_ebpf::WireTable>) {
+    /// Reports event messages' TX times from the veth wire-stamp table from now on; with
+    /// `kernel_stamps` false, also stops asking the kernel for software TX stamps.
+    ///
+    /// The kernel's stamp is not free on the wire: `skb_tx_timestamp` runs in the driver's
+    /// transmit *before* a veth hands the frame to its peer, and it clones the frame, queues
+    /// the clone on this socket's error queue and wakes whoever waits there. Between xptp's
+    /// transmit hook and the peer's receive stamp that put 0.3–7 µs (median 1–2 µs, traced
+    /// with `perf` on net_dev_start_xmit / netif_rx), different for each message type. A
+    /// transparent clock wants none of it (in P2P the differences became a 1–2 µs offset at
+    /// the slave); an ordinary port keeps it, because its software-stamping peers pay the same
+    /// on their own event messages and a slave behind a bridge cancels it only when both
+    /// directions carry it (without, an xptp slave behind a bridge measured its path delay
+    /// 7 µs short of a ptp4l slave's beside it, and its offset was off by 6–11 µs).
+    ///
+    /// While kernel stamps stay on (asked for, or the socket refused to stop them), the wire
+    /// stamp is taken when the kernel's comes back (within [`WIRE_MAX_LEAD_NS`] before it).
+    pub fn set_wire_table(
+        &mut self,
+        table: std::sync::Arc<xptp_ebpf::WireTable>,
+        kernel_stamps: bool,
+    ) {
         self.wire = Some(table);
+        if !kernel_stamps && self.live == 0 && set_timestamping(&self.fd, 0).is_ok() {
+            self.kernel_stamps = false;
+        }
+    }
+
+    /// Whether the kernel still stamps sent frames (see [`Self::set_wire_table`]).
+    pub fn kernel_stamps(&self) -> bool {
+        self.kernel_stamps
     }
 
     /// Sends one complete Ethernet frame, remembering `tag` until its stamp comes back.
     /// `pre_tai_ns` is the CLOCK_TAI reading taken right before (the fallback stamp). Returns
-    /// whether the frame's stamp is awaited: `Ok(false)` when the pending table is full (the
-    /// caller reports the pre-send reading at once). On an error nothing is remembered: the
-    /// caller sends the frame another way.
-    pub fn send(&mut self, frame: &[u8], tag: T, pre_tai_ns: u64) -> Result<bool, io::Error> {
+    /// [`Sent::Stamped`] when the stamp is known at once (the wire stamp, found as the call
+    /// returns; or the pre-send reading when the pending table is full) and [`Sent::Awaited`]
+    /// otherwise. On an error nothing is remembered: the caller sends the frame another way.
+    pub fn send(&mut self, frame: &[u8], tag: T, pre_tai_ns: u64) -> Result<Sent, io::Error> {
         let mut sll: libc::sockaddr_ll = sockaddr_ll_zeroed();
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_ifindex = self.ifindex;
@@ -269,14 +307,23 @@ impl<T: Copy + Default> StampSocket<T> {
         let key = self.next_key;
         self.next_key = self.next_key.wrapping_add(1);
         self.events.sent += 1;
-        let Some(slot) = self.pending.iter_mut().find(|p| !p.live) else {
-            self.events.fallbacks += 1;
-            return Ok(false);
-        };
         let wire_key = self.wire.as_ref().and_then(|_| {
             let f = crate::wire::frame::parse(frame).ok()?;
             xptp_ebpf::wire::key_of(f.payload(frame))
         });
+        if let (false, Some(k)) = (self.kernel_stamps, &wire_key) {
+            if let Some(w) = self.sent_wire_stamp(k, pre_tai_ns, read_clock(libc::CLOCK_TAI)) {
+                self.events.wire += 1;
+                return Ok(Sent::Stamped(Stamp::Wire(w)));
+            }
+        }
+        let Some(slot) = self.pending.iter_mut().find(|p| !p.live) else {
+            self.events.fallbacks += 1;
+            if wire_key.is_some() && !self.kernel_stamps {
+                self.events.wire_missed += 1;
+            }
+            return Ok(Sent::Stamped(Stamp::PreSend(pre_tai_ns)));
+        };
         *slot = Pending {
             key,
             tag,
@@ -285,7 +332,22 @@ impl<T: Copy + Default> StampSocket<T> {
             live: true,
         };
         self.live += 1;
-        Ok(true)
+        Ok(Sent::Awaited)
+    }
+
+    /// The wire stamp of a frame sent (with kernel stamps off) between `pre_tai_ns` and
+    /// `now_tai_ns`: the table's entry for its key, if it was written in that interval (an
+    /// older entry is an earlier frame's with the same key).
+    fn sent_wire_stamp(
+        &self,
+        key: &xptp_ebpf::wire::WireKey,
+        pre_tai_ns: u64,
+        now_tai_ns: u64,
+    ) -> Option<u64> {
+        self.wire
+            .as_ref()?
+            .lookup(key)
+            .filter(|&w| pre_tai_ns <= w && w <= now_tai_ns)
     }
 
     /// Frames whose stamp is awaited.
@@ -306,6 +368,9 @@ impl<T: Copy + Default> StampSocket<T> {
             return 0;
         }
         let mut n = 0;
+        if !self.kernel_stamps {
+            return self.poll_wire(now_tai_ns, f);
+        }
         let mut tai_off = None;
         while let Some((key, real_ns)) = self.recv_stamp() {
             let Some(p) = self.pending.iter_mut().find(|p| p.live && p.key == key) else {
@@ -346,6 +411,41 @@ impl<T: Copy + Default> StampSocket<T> {
                 f(p.tag, Stamp::PreSend(p.pre_tai_ns));
                 n += 1;
             }
+        }
+        n
+    }
+
+    /// [`Self::poll`] with kernel stamps off: frames whose wire stamp was not there as their
+    /// send returned (a deferred transmit) are looked up again, and after [`WIRE_WAIT_NS`]
+    /// reported with their pre-send reading.
+    fn poll_wire<F: FnMut(T, Stamp)>(&mut self, now_tai_ns: u64, mut f: F) -> usize {
+        let mut n = 0;
+        for i in 0..self.pending.len() {
+            let Some(p) = self.pending.get(i).copied().filter(|p| p.live) else {
+                continue;
+            };
+            let wire = p
+                .wire_key
+                .as_ref()
+                .and_then(|k| self.sent_wire_stamp(k, p.pre_tai_ns, now_tai_ns));
+            let stamp = match wire {
+                Some(w) => {
+                    self.events.wire += 1;
+                    Stamp::Wire(w)
+                }
+                None if now_tai_ns.saturating_sub(p.pre_tai_ns) > WIRE_WAIT_NS => {
+                    self.events.wire_missed += 1;
+                    self.events.fallbacks += 1;
+                    Stamp::PreSend(p.pre_tai_ns)
+                }
+                None => continue,
+            };
+            if let Some(slot) = self.pending.get_mut(i) {
+                slot.live = false;
+            }
+            self.live -= 1;
+            f(p.tag, stamp);
+            n += 1;
         }
         n
     }
@@ -409,6 +509,25 @@ impl<T: Copy + Default> StampSocket<T> {
                 return Some((k, s));
             }
         }
+    }
+}
+
+/// `setsockopt(SO_TIMESTAMPING, flags)` on `fd`.
+fn set_timestamping(fd: &OwnedFd, flags: u32) -> io::Result<()> {
+    // SAFETY: `flags` is a u32 that outlives the call; the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPING,
+            (&flags as *const u32).cast(),
+            core::mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
     }
 }
 
