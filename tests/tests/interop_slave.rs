@@ -18,10 +18,12 @@ use xptp_tests::xptp_run::XptpRun;
 /// of its `AF_PACKET` socket as the fallback), where ptp4l stamps its own. RX: xptp's is the
 /// veth wire stamp of the bridge port that sent the Sync (`xptp_ebpf::wire`); with the XDP
 /// ingress time instead the difference was +5.1, +8.4, +5.3 µs. What is left (measured -0.02,
-/// +0.8, +1.7, +2.4 µs) is not explained yet: keying the table by receiving device, which
-/// rules out the bridge flooding one Sync to several ports, left it at +1.0..+3.0 µs. xptp's
-/// slave, unlike ptp4l's free-running one, steers a virtual clock during the exchanges. The `egressLatency` / `ingressLatency` keys calibrate such a
-/// bias away, as with ptp4l.
+/// +0.8, +1.7, +2.4, +2.1, +2.6 µs) follows the kernel's TX stamping work, which each sender's
+/// frame waits for after its stamp (ptp4l's for ptp4l's frames, xptp's for xptp's): with
+/// xptp's switched off, as on its transparent-clock ports, the difference became -6.9..-7.3 µs,
+/// so ordinary ports keep it. Keying the table by receiving device, which rules out the bridge
+/// flooding one Sync to several ports, left it at +1.0..+3.0 µs. The `egressLatency` /
+/// `ingressLatency` keys calibrate such a bias away, as with ptp4l.
 const PATH_DELAY_DIFF_RANGE_NS: std::ops::Range<i64> = -2_000..5_000;
 /// Mean |true error| of the converged virtual clock (ns), software timestamps on veth
 /// (measured 0.1–13 µs over four runs: the TX/RX timestamp bias moves with scheduling).

@@ -211,9 +211,11 @@ fn pmc_against_tc(delay: DelayMechanism, tag: &str) {
             if i == 0 {
                 let (a, b) = (a.unwrap(), b.unwrap());
                 let (lo, hi) = (a.min(b), a.max(b));
-                let slack = 5_000 + hi / 2;
+                let slack = 5_000 + hi.abs() / 2;
+                // A veth has no propagation delay: with wire stamps the filtered link delay
+                // sits around 0 and may be slightly negative (samples down to -10 us are used).
                 assert!(
-                    peer > 0 && peer >= lo - slack && peer <= hi + slack,
+                    peer > -10_000 && peer >= lo - slack && peer <= hi + slack,
                     "port 1 peerMeanPathDelay {peer} ns vs status {a}..{b} ns"
                 );
             }
