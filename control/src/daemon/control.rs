@@ -345,9 +345,19 @@ fn run_transparent(
             let c = &running.handles().counters;
             let links: Vec<String> = (0..cfg.ports.len())
                 .filter_map(|p| {
-                    running
-                        .mean_link_delay_ns(p as PortId)
-                        .map(|d| format!("port {} link delay {d}", p + 1))
+                    let (_, rejected) = running.link_delay_samples(p as PortId);
+                    running.mean_link_delay_ns(p as PortId).map(|d| {
+                        if rejected > 0 {
+                            // Below -10 us or above 1 s: a clock step mid-exchange or a bad
+                            // timestamp; counted since start.
+                            format!(
+                                "port {} link delay {d} ({rejected} broken samples rejected)",
+                                p + 1
+                            )
+                        } else {
+                            format!("port {} link delay {d}", p + 1)
+                        }
+                    })
                 })
                 .collect();
             tracing::info!(

@@ -46,8 +46,8 @@ struct Pending<T: Copy + Default> {
 }
 
 /// The longest a wire stamp may precede the driver's TX stamp of the same frame and still be
-/// taken as that frame's (a slot reused by another frame with the same key is older). Used only
-/// where the kernel stamp could not be switched off (see [`StampSocket::set_wire_table`]).
+/// taken as that frame's (a slot reused by another frame with the same key is older). Used where
+/// kernel stamps stay on (see [`StampSocket::set_wire_table`]).
 pub const WIRE_MAX_LEAD_NS: u64 = 1_000_000;
 
 /// How long after its send a frame on a wire-stamped veth may still find its wire stamp. On a
@@ -114,8 +114,8 @@ pub struct StampSocket<T: Copy + Default> {
     live: usize,
     events: StampEvents,
     wire: Option<std::sync::Arc<xptp_ebpf::WireTable>>,
-    /// Whether the kernel stamps sent frames (`SOF_TIMESTAMPING_TX_SOFTWARE`); off once the
-    /// wire-stamp table gives the TX times.
+    /// Whether the kernel stamps sent frames (`SOF_TIMESTAMPING_TX_SOFTWARE`); switched off
+    /// on a transparent clock's wire-stamped port ([`Self::set_wire_table`]).
     kernel_stamps: bool,
 }
 
