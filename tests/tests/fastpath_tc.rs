@@ -341,8 +341,8 @@ fn e2e_tc_between_ptp4l_master_and_slave() {
 /// P2P: the link delay xptp adds for the master's link comes from its own Pdelay exchanges
 /// with the master, filtered as ptp4l filters its peer delay (moving median of 10, negative
 /// samples kept), and it must cancel the slave's own peer delay and the Sync's delivery.
-/// Bound 1.5 µs, not the 1 µs: over 15 runs since the TC stopped asking for kernel TX
-/// stamps the mean was -1124 .. +941 ns, 14 of them within 1 µs (-625 .. +941 ns), while
+/// Bound 1.5 µs, not the 1 µs: over 17 runs since the TC stopped asking for kernel TX
+/// stamps the mean was -1124 .. +941 ns, 16 of them within 1 µs (-625 .. +941 ns), while
 /// ptp4l's own P2P TC in the same runs gave -1415 .. +121 ns.
 #[test]
 fn p2p_tc_between_ptp4l_master_and_slave() {
