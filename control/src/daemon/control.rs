@@ -345,19 +345,13 @@ fn run_transparent(
             let c = &running.handles().counters;
             let links: Vec<String> = (0..cfg.ports.len())
                 .filter_map(|p| {
-                    let (_, rejected) = running.link_delay_samples(p as PortId);
-                    running.mean_link_delay_ns(p as PortId).map(|d| {
-                        if rejected > 0 {
-                            // Below -10 us or above 1 s: a clock step mid-exchange or a bad
-                            // timestamp; counted since start.
-                            format!(
-                                "port {} link delay {d} ({rejected} broken samples rejected)",
-                                p + 1
-                            )
-                        } else {
-                            format!("port {} link delay {d}", p + 1)
-                        }
-                    })
+                    let d = running.mean_link_delay_ns(p as PortId)?;
+                    // Below -10 us or above 1 s: a clock step mid-exchange or a bad timestamp.
+                    let rejected = match running.link_delay_rejected(p as PortId) {
+                        0 => String::new(),
+                        n => format!(" ({n} broken samples rejected)"),
+                    };
+                    Some(format!("port {} link delay {d}{rejected}", p + 1))
                 })
                 .collect();
             tracing::info!(

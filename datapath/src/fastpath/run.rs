@@ -495,13 +495,12 @@ impl Running {
             .filter(|v| *v != LinkDelay::UNKNOWN)
     }
 
-    /// Link-delay samples of `port`: (fed to the filter, rejected as broken: below
-    /// −[`NEGATIVE_DELAY_TOLERANCE_NS`] or above 1 s).
-    pub fn link_delay_samples(&self, port: PortId) -> (u64, u64) {
+    /// Link-delay samples of `port` rejected as broken since start: below
+    /// −[`NEGATIVE_DELAY_TOLERANCE_NS`] or above 1 s.
+    pub fn link_delay_rejected(&self, port: PortId) -> u64 {
         self.link_delays
             .get(usize::from(port))
-            .map(|c| (c.used.get(), c.rejected.get()))
-            .unwrap_or_default()
+            .map_or(0, |c| c.rejected.get())
     }
 
     /// XDP program counters of every interface: (steered, seen).
@@ -626,8 +625,6 @@ pub fn run_master_responder(iface: &str, mut cfg: FastPathConfig) -> Result<Runn
 struct LinkDelay {
     /// The filtered value (ns), [`Self::UNKNOWN`] before the first sample.
     filtered: AtomicI64,
-    /// Samples fed to the filter.
-    used: Counter,
     /// Samples rejected as broken.
     rejected: Counter,
 }
@@ -640,7 +637,6 @@ impl Default for LinkDelay {
     fn default() -> Self {
         LinkDelay {
             filtered: AtomicI64::new(Self::UNKNOWN),
-            used: Counter::default(),
             rejected: Counter::default(),
         }
     }
@@ -771,7 +767,6 @@ fn control_loop(
                     continue;
                 };
                 if let Some(v) = filter_link_delay(f, d) {
-                    cell.used.add(1);
                     cell.filtered.store(v, Ordering::Relaxed);
                     let _ = h.updates.push(ConfigUpdate::MeanLinkDelay {
                         port: port as PortId,

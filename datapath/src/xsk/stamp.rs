@@ -367,10 +367,10 @@ impl<T: Copy + Default> StampSocket<T> {
         if self.live == 0 {
             return 0;
         }
-        let mut n = 0;
         if !self.kernel_stamps {
             return self.poll_wire(now_tai_ns, f);
         }
+        let mut n = 0;
         let mut tai_off = None;
         while let Some((key, real_ns)) = self.recv_stamp() {
             let Some(p) = self.pending.iter_mut().find(|p| p.live && p.key == key) else {
