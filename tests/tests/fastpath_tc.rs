@@ -196,8 +196,8 @@ fn run_peers(
 /// 1 us for E2E; P2P's 1.5 us is explained at its test). That holds on veth because xptp's ingress and egress times are both veth wire stamps
 /// (`xptp_ebpf::wire`), taken where the ptp4l peers take their own software TX stamps, and
 /// because the TC's event messages no longer ask the kernel for a TX stamp (its stamping
-/// work in the veth's transmit held each frame back 0.3-7 us before the peer's RX stamp, by a
-/// different amount per message type, which P2P turned into -1.1..-2.1 us). With XDP-ingress
+/// work runs in the veth's transmit before the peer's RX stamp; with it the P2P mean was
+/// -0.2..-2.1 us over six runs). With XDP-ingress
 /// times the mean was off by 1.3-3.5 us, and with two stampers in one process (one per port,
 /// each adding its run time to the other's stamps) by 1.6-4.1 us.
 fn xptp_vs_ptp4l(delay: DelayMechanism, mode: TcMode, tag: &str, offset_bound_ns: f64) {

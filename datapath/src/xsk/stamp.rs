@@ -244,14 +244,14 @@ impl<T: Copy + Default> StampSocket<T> {
     ///
     /// The kernel's stamp is not free on the wire: `skb_tx_timestamp` runs in the driver's
     /// transmit *before* a veth hands the frame to its peer, and it clones the frame, queues
-    /// the clone on this socket's error queue and wakes whoever waits there. Between xptp's
-    /// transmit hook and the peer's receive stamp that put 0.3–7 µs (median 1–2 µs, traced
-    /// with `perf` on net_dev_start_xmit / netif_rx), different for each message type. A
-    /// transparent clock wants none of it (in P2P the differences became a 1–2 µs offset at
-    /// the slave); an ordinary port keeps it, because its software-stamping peers pay the same
+    /// the clone on this socket's error queue and wakes whoever waits there, all between
+    /// xptp's transmit hook and the peer's receive stamp. A transparent clock wants none of it:
+    /// with it, the P2P TC's link delay to a ptp4l master was 0.8–1.3 µs on a zero-delay veth
+    /// and the slave's offset −0.2 … −2.1 µs; without, −0.35 … +0.75 µs and mostly within
+    /// ±450 ns. An ordinary port keeps it, because its software-stamping peers pay the same
     /// on their own event messages and a slave behind a bridge cancels it only when both
     /// directions carry it (without, an xptp slave behind a bridge measured its path delay
-    /// 7 µs short of a ptp4l slave's beside it, and its offset was off by 6–11 µs).
+    /// 7 µs short of a ptp4l slave's beside it, and its mean true error was −6 … −12 µs).
     ///
     /// While kernel stamps stay on (asked for, or the socket refused to stop them), the wire
     /// stamp is taken when the kernel's comes back (within [`WIRE_MAX_LEAD_NS`] before it).
