@@ -12,8 +12,9 @@
 //!
 //! Facts this code relies on (DESIGN.md section 7): libxdp must be told not to install its own
 //! program; xsk-rs `produce` is all-or-nothing, so we only produce what fits; copy mode moves TX
-//! frames only on a `sendto` kick; in copy mode the metadata sits in the XDP headroom right
-//! before the descriptor address; veth binds in copy mode only.
+//! frames only on a `sendto` kick; veth binds in copy mode only. Unlike DESIGN.md's note, the
+//! XDP program's metadata is not in the headroom before the descriptor address but the first
+//! bytes of the frame's data: kernels may refuse `bpf_xdp_adjust_meta` (see xptp.bpf.c).
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -860,29 +861,18 @@ impl XskSocket {
         // SAFETY: the scratch descriptors are only written by the RX ring of this socket, whose
         // frames belong to this socket's UMEM.
         let n = unsafe { self.rx.consume(&mut self.rx_scratch) };
-        let frame_mask = (1usize << self.frame_shift) - 1;
         for desc in self.rx_scratch.iter().take(n) {
             // SAFETY: `desc` came off this socket's RX ring, so it names a frame of this UMEM
             // that the kernel has handed over and will not write until we put it back on the
             // fill ring, which happens only after this loop.
             let data = unsafe { self.umem.data(desc) }.contents();
-            let mut meta = None;
-            if desc.addr() & frame_mask >= META_LEN {
-                let mut raw = [0u8; META_LEN];
-                // SAFETY: `data` starts `desc.addr() & frame_mask >= META_LEN` bytes into its
-                // UMEM frame, so the META_LEN bytes before it lie in the same frame (its XDP
-                // headroom, where the kernel copied the XDP program's metadata) inside the one
-                // mapping that backs the UMEM; the frame is ours (see above) so nobody writes
-                // it concurrently; `raw` is a distinct local array.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        data.as_ptr().sub(META_LEN),
-                        raw.as_mut_ptr(),
-                        META_LEN,
-                    )
-                };
-                meta = XptpMeta::from_bytes(&raw);
-            }
+            // xptp's XDP program puts its metadata block in front of every frame it redirects
+            // (ebpf/include/xptp_meta.h); a frame without a valid block is used whole and
+            // timestamped on arrival here.
+            let (data, meta) = match XptpMeta::from_bytes(data) {
+                Some(m) => (data.get(META_LEN..).unwrap_or_default(), Some(m)),
+                None => (data, None),
+            };
             f(RxFrame { data, meta });
         }
         // Capacity is the RX frame count and every RX frame is either in the kernel or here,

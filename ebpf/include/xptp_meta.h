@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * The one definition of the metadata xptp's XDP program prepends to every frame it steers into an
- * AF_XDP socket (with bpf_xdp_adjust_meta). Rust mirrors it in ebpf/src/abi.rs, whose const
- * assertions fail the build if the two drift apart. Change both together and bump the version.
+ * AF_XDP socket (with bpf_xdp_adjust_head, see xptp_steer). Rust mirrors it in ebpf/src/abi.rs,
+ * whose const assertions fail the build if the two drift apart. Change both together and bump
+ * the version.
  *
- * Layout: 24 bytes, 8-byte aligned, a multiple of 4 as bpf_xdp_adjust_meta requires. The block
- * sits immediately before the frame's first byte (Ethernet destination address).
+ * Layout: 24 bytes, 8-byte aligned. The socket receives the block as the first 24 bytes of the
+ * frame's data, followed by the frame from its first byte (Ethernet destination address).
  */
 #ifndef XPTP_META_H
 #define XPTP_META_H
@@ -20,7 +21,7 @@ typedef uint64_t __u64;
 #endif
 
 #define XPTP_META_MAGIC 0x58505450u /* "XPTP" */
-#define XPTP_META_VERSION 1
+#define XPTP_META_VERSION 2 /* 2: in front of the frame (1: in the XDP metadata area) */
 
 /* flags */
 #define XPTP_META_F_TAI_VALID (1u << 0) /* xdp_tai_ns holds bpf_ktime_get_tai_ns() at XDP ingress */

@@ -6,8 +6,9 @@
 
 /// `XPTP_META_MAGIC`: "XPTP".
 pub const META_MAGIC: u32 = 0x5850_5450;
-/// `XPTP_META_VERSION`.
-pub const META_VERSION: u16 = 1;
+/// `XPTP_META_VERSION` (2: the block is the first bytes of the frame's data; 1 put it in the
+/// XDP metadata area, which some kernels refuse to XDP programs).
+pub const META_VERSION: u16 = 2;
 
 /// `XPTP_META_F_TAI_VALID`: `xdp_tai_ns` holds CLOCK_TAI at XDP ingress.
 pub const META_F_TAI_VALID: u16 = 1 << 0;
@@ -53,8 +54,8 @@ const _: () = {
 };
 
 impl XptpMeta {
-    /// Reads the block from the `META_LEN` bytes that precede a frame (native byte order, as the
-    /// XDP program wrote them). `None` when the slice is short, the magic is wrong or the version
+    /// Reads the block from the first `META_LEN` bytes of a frame as the socket received it
+    /// (native byte order, as the XDP program wrote them). `None` when the slice is short, the magic is wrong or the version
     /// is not ours: the caller counts that as "no metadata".
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
         let b: &[u8; META_LEN] = b.get(..META_LEN)?.try_into().ok()?;
@@ -108,7 +109,8 @@ pub mod cnt {
     pub const STEER_UDP6: u32 = 6;
     /// Frame carried one VLAN tag (any decision).
     pub const VLAN: u32 = 7;
-    /// Steered frame without metadata (`bpf_xdp_adjust_meta` failed).
+    /// Steered frame that could not take the metadata block (`bpf_xdp_adjust_head` failed):
+    /// passed to the kernel instead (dropped, if even the block could not be taken off again).
     pub const META_FAILED: u32 = 8;
     /// Steered frame fell back to the kernel: no AF_XDP socket registered for its RX queue.
     pub const NO_SOCKET: u32 = 9;

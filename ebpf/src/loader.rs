@@ -17,7 +17,13 @@ use std::{
     sync::{Arc, Mutex, Weak},
 };
 
-use crate::{abi::cnt, sys};
+use crate::{
+    abi::{cnt, META_LEN},
+    sys,
+};
+
+/// `XDP_REDIRECT`, the verdict of a frame handed to an AF_XDP socket.
+const XDP_REDIRECT: u32 = 4;
 
 /// Aligns an embedded object to 8 bytes, as ELF readers expect of 64-bit structures.
 #[repr(C, align(8))]
@@ -327,7 +333,8 @@ impl Counters {
 pub struct TestRunOutput {
     /// XDP action returned (`XDP_PASS` = 2, `XDP_REDIRECT` = 4, ...).
     pub action: u32,
-    /// Bytes the program prepended with `bpf_xdp_adjust_meta` (empty when none).
+    /// The metadata block the program put in front of a redirected frame (empty when the
+    /// frame was not redirected).
     pub meta: Vec<u8>,
     /// The frame after the program ran.
     pub frame: Vec<u8>,
@@ -522,9 +529,16 @@ impl SteeringProgram {
                 source,
             }
         })?;
-        // Output starts at data_meta; ctx.data is the offset of the frame within it.
-        let meta_len = (r.ctx.data as usize).min(r.data.len());
-        let (meta, frame) = r.data.split_at(meta_len);
+        // Output starts at data_meta (empty: the program does not use the XDP metadata
+        // area); a redirected frame starts with the program's block (xptp_meta.h).
+        let start = (r.ctx.data as usize).min(r.data.len());
+        let out = &r.data[start..];
+        let meta_len = if r.retval == XDP_REDIRECT && out.len() >= META_LEN {
+            META_LEN
+        } else {
+            0
+        };
+        let (meta, frame) = out.split_at(meta_len);
         Ok(TestRunOutput {
             action: r.retval,
             meta: meta.to_vec(),

@@ -354,28 +354,45 @@ int xptp_steer(struct xdp_md *ctx)
 	}
 #endif
 
-	/* adjust_meta invalidates every packet pointer: re-read them afterwards. */
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xptp_meta)) == 0) {
-		meta = (void *)(long)ctx->data_meta;
-		data = (void *)(long)ctx->data;
-		if ((void *)(meta + 1) <= data) {
-			meta->magic = XPTP_META_MAGIC;
-			meta->version = XPTP_META_VERSION;
-			meta->flags = v.flags;
-			meta->xdp_tai_ns = tai;
-			meta->hw_rx_ns = hw;
-		} else {
-			count(XPTP_CNT_META_FAILED);
-		}
-	} else {
+	/*
+	 * The metadata goes in front of the frame itself (bpf_xdp_adjust_head into the XDP headroom),
+	 * not into the XDP metadata area: kernels may refuse bpf_xdp_adjust_meta to XDP programs
+	 * (the project's own 6.18 VMs do: "program of this type cannot use helper
+	 * bpf_xdp_adjust_meta"), while adjust_head works in every XDP mode and every AF_XDP mode, and
+	 * the socket then receives [struct xptp_meta][frame]. Only a redirected frame keeps the
+	 * block: one that falls back to the kernel has it taken off again first.
+	 */
+	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct xptp_meta))) {
+		/* No headroom (XDP guarantees 256 bytes, so not expected): the kernel gets the frame. */
 		count(XPTP_CNT_META_FAILED);
+		return XDP_PASS;
 	}
+	/* adjust_head invalidates every packet pointer: re-read them. */
+	meta = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if ((void *)(meta + 1) > data_end) {
+		/* The verifier needs the bound; the frame just grew by the block, so not expected. */
+		count(XPTP_CNT_META_FAILED);
+		goto unprefix;
+	}
+	meta->magic = XPTP_META_MAGIC;
+	meta->version = XPTP_META_VERSION;
+	meta->flags = v.flags;
+	meta->xdp_tai_ns = tai;
+	meta->hw_rx_ns = hw;
 
+	ret = bpf_redirect_map(&xsks, ctx->rx_queue_index, 0);
+	if (ret == XDP_REDIRECT)
+		return ret;
 	/* A queue without a socket falls back to the kernel (XDP_PASS), never to a drop. */
-	ret = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
-	if (ret != XDP_REDIRECT)
-		count(XPTP_CNT_NO_SOCKET);
-	return ret;
+	count(XPTP_CNT_NO_SOCKET);
+unprefix:
+	if (bpf_xdp_adjust_head(ctx, (int)sizeof(struct xptp_meta)) == 0)
+		return XDP_PASS;
+	/* Cannot shrink back (not expected: the frame is the one just grown); never hand the kernel
+	 * a frame with the block in front of its Ethernet header. */
+	count(XPTP_CNT_META_FAILED);
+	return XDP_DROP;
 }
 
 /* The two kernel structures the wire stamper reads, resolved against kernel BTF (CO-RE). */

@@ -1,10 +1,10 @@
 //! BPF_PROG_TEST_RUN of the portable XDP build on hand-built golden frames: the verdict, the
 //! metadata written in front of steered frames, and the per-CPU decision counters.
 //!
-//! The XSKMAP is empty here, so `bpf_redirect_map` takes its fallback (XDP_PASS) for steered
-//! frames too. "Steered" is observed through what only the steering branch does: it writes
-//! `struct xptp_meta` (returned by the kernel as data_meta since we pass an `xdp_md` context)
-//! and counts STEER_* plus NO_SOCKET. Passed frames come back with no metadata and unchanged.
+//! With an AF_XDP socket registered for queue 0 (bound in a namespace of the test's own), a
+//! steered frame comes back as XDP_REDIRECT with `struct xptp_meta` in front of it; with the
+//! XSKMAP empty it falls back to the kernel (XDP_PASS) exactly as it came, the block taken off
+//! again, and counts NO_SOCKET. Passed frames come back unchanged either way.
 
 mod common;
 
@@ -17,6 +17,7 @@ use xptp_ebpf::{
 };
 
 const XDP_PASS: u32 = 2;
+const XDP_REDIRECT: u32 = 4;
 
 /// IEEE 1588-2019 Sync (13.6), 44 bytes: two-step, sequenceId 1, port 02:00:00:ff:fe:00:00:01/1.
 const SYNC: [u8; 44] = [
@@ -265,6 +266,19 @@ fn load() -> SteeringProgram {
     SteeringProgram::load_portable().unwrap_or_else(|e| panic!("loading the XDP program: {e}"))
 }
 
+/// The program with an AF_XDP socket registered for queue 0, so that steered frames are
+/// redirected; the socket and its namespace live as long as the returned guard.
+fn load_with_socket(tag: &str) -> (SteeringProgram, common::VethPair, common::RawXsk) {
+    let prog = load();
+    let v = common::VethPair::new(tag);
+    let xsk = common::in_netns(&v.ns_a, || {
+        common::RawXsk::bind(&v.if_a, 0).expect("binding an AF_XDP socket (copy mode)")
+    });
+    prog.register_xsk(0, std::os::fd::AsFd::as_fd(&xsk.fd))
+        .expect("register_xsk");
+    (prog, v, xsk)
+}
+
 fn delta(after: &Counters, before: &Counters) -> [u64; cnt::MAX as usize] {
     let mut d = [0u64; cnt::MAX as usize];
     for (i, v) in d.iter_mut().enumerate() {
@@ -278,7 +292,7 @@ fn golden_frames_get_the_right_verdict_metadata_and_counter() {
     if !common::require_root("golden_frames_get_the_right_verdict_metadata_and_counter") {
         return;
     }
-    let prog = load();
+    let (prog, _veth, _xsk) = load_with_socket("tg");
     for g in goldens() {
         let before = prog.counters().unwrap();
         let t0 = common::tai_now_ns();
@@ -287,8 +301,12 @@ fn golden_frames_get_the_right_verdict_metadata_and_counter() {
             .unwrap_or_else(|e| panic!("{}: {e}", g.name));
         let t1 = common::tai_now_ns();
         let after = prog.counters().unwrap();
-        // No socket in the XSKMAP: every frame, steered or not, falls back to the kernel.
-        assert_eq!(out.action, XDP_PASS, "{}", g.name);
+        let want_action = if g.steer_flags.is_some() {
+            XDP_REDIRECT
+        } else {
+            XDP_PASS
+        };
+        assert_eq!(out.action, want_action, "{}", g.name);
         assert_eq!(
             out.frame, g.bytes,
             "{}: the program must not modify frames",
@@ -302,7 +320,6 @@ fn golden_frames_get_the_right_verdict_metadata_and_counter() {
         }
         match g.steer_flags {
             Some(flags) => {
-                want[cnt::NO_SOCKET as usize] = 1;
                 assert_eq!(out.meta.len(), META_LEN, "{}: metadata length", g.name);
                 let m = XptpMeta::from_bytes(&out.meta)
                     .unwrap_or_else(|| panic!("{}: bad magic/version in {:?}", g.name, out.meta));
@@ -335,7 +352,7 @@ fn every_truncation_point_passes_and_counts_malformed() {
     if !common::require_root("every_truncation_point_passes_and_counts_malformed") {
         return;
     }
-    let prog = load();
+    let (prog, _veth, _xsk) = load_with_socket("tt");
     let mut runs = 0;
     for g in goldens().into_iter().filter(|g| g.steer_flags.is_some()) {
         let headers = g.bytes.len() - SYNC.len();
@@ -358,9 +375,11 @@ fn every_truncation_point_passes_and_counts_malformed() {
             runs += 1;
             let after = prog.counters().unwrap();
             let d = delta(&after, &before);
-            assert_eq!(out.action, XDP_PASS, "{} len {len}", g.name);
+            let steered = len >= headers + 34;
+            let want_action = if steered { XDP_REDIRECT } else { XDP_PASS };
+            assert_eq!(out.action, want_action, "{} len {len}", g.name);
             assert_eq!(out.frame, frame, "{} len {len}", g.name);
-            if len >= headers + 34 {
+            if steered {
                 assert_eq!(d[g.decision as usize], 1, "{} len {len}: steered", g.name);
                 assert_eq!(out.meta.len(), META_LEN, "{} len {len}", g.name);
             } else {
@@ -387,7 +406,8 @@ fn every_truncation_point_passes_and_counts_malformed() {
 }
 
 /// Counters accumulate across runs exactly as the decisions say, and the decision counters sum
-/// to the number of frames seen.
+/// to the number of frames seen. No socket is registered: every frame, steered or not, goes to
+/// the kernel exactly as it came (the metadata block taken off again).
 #[test]
 fn counters_sum_over_a_mixed_batch() {
     if !common::require_root("counters_sum_over_a_mixed_batch") {
@@ -399,7 +419,10 @@ fn counters_sum_over_a_mixed_batch() {
     let rounds = 3u64;
     for _ in 0..rounds {
         for g in &gs {
-            prog.test_run(&g.bytes, 0).unwrap();
+            let out = prog.test_run(&g.bytes, 0).unwrap();
+            assert_eq!(out.action, XDP_PASS, "{}", g.name);
+            assert_eq!(out.frame, g.bytes, "{}: frame changed", g.name);
+            assert!(out.meta.is_empty(), "{}", g.name);
         }
     }
     let after = prog.counters().unwrap();
