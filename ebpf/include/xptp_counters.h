@@ -24,7 +24,7 @@
 
 /* annotations */
 #define XPTP_CNT_VLAN 7            /* frame carried one 802.1Q/802.1ad tag (any decision) */
-#define XPTP_CNT_META_FAILED 8     /* steered frame could not take the metadata block: passed (or, if it could not be restored, dropped) */
+#define XPTP_CNT_META_FAILED 8     /* steered frame got no metadata block: passed (dropped if unrestorable) */
 #define XPTP_CNT_NO_SOCKET 9       /* steered frame fell back to the kernel: no socket on its queue */
 #define XPTP_CNT_HW_TS_MISSING 10  /* hardware-timestamp build: the kfunc gave no RX timestamp */
 

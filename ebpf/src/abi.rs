@@ -55,8 +55,8 @@ const _: () = {
 
 impl XptpMeta {
     /// Reads the block from the first `META_LEN` bytes of a frame as the socket received it
-    /// (native byte order, as the XDP program wrote them). `None` when the slice is short, the magic is wrong or the version
-    /// is not ours: the caller counts that as "no metadata".
+    /// (native byte order, as the XDP program wrote them). `None` when the slice is short, the
+    /// magic is wrong or the version is not ours: the caller counts that as "no metadata".
     pub fn from_bytes(b: &[u8]) -> Option<Self> {
         let b: &[u8; META_LEN] = b.get(..META_LEN)?.try_into().ok()?;
         let u32_at = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);

@@ -22,9 +22,6 @@ use crate::{
     sys,
 };
 
-/// `XDP_REDIRECT`, the verdict of a frame handed to an AF_XDP socket.
-const XDP_REDIRECT: u32 = 4;
-
 /// Aligns an embedded object to 8 bytes, as ELF readers expect of 64-bit structures.
 #[repr(C, align(8))]
 struct Aligned<B: ?Sized>(B);
@@ -533,7 +530,7 @@ impl SteeringProgram {
         // area); a redirected frame starts with the program's block (xptp_meta.h).
         let start = (r.ctx.data as usize).min(r.data.len());
         let out = &r.data[start..];
-        let meta_len = if r.retval == XDP_REDIRECT && out.len() >= META_LEN {
+        let meta_len = if r.retval == libbpf_sys::XDP_REDIRECT && out.len() >= META_LEN {
             META_LEN
         } else {
             0

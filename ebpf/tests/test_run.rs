@@ -16,8 +16,7 @@ use xptp_ebpf::{
     Counters, SteeringProgram,
 };
 
-const XDP_PASS: u32 = 2;
-const XDP_REDIRECT: u32 = 4;
+use libbpf_sys::{XDP_PASS, XDP_REDIRECT};
 
 /// IEEE 1588-2019 Sync (13.6), 44 bytes: two-step, sequenceId 1, port 02:00:00:ff:fe:00:00:01/1.
 const SYNC: [u8; 44] = [
